@@ -1,0 +1,58 @@
+"""Errors that carry their HTTP status.
+
+Shared by all layers. ``ProtocolError`` is what the sans-IO parser raises for
+a message it will not accept; the server answers with exactly its status and
+closes, because after a framing error nobody can say where the next request
+would start. ``HTTPError`` is what application code raises to end a request
+with a status. The text of both is canned: it never echoes client bytes.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+
+def reason_phrase(status: int) -> str:
+    """The standard reason phrase for ``status`` ("" for unknown codes)."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+class HTTPError(Exception):
+    """End the current request with ``status``.
+
+    ``detail`` is sent to the client as the body, so it must not contain
+    secrets or raw client input; it defaults to the reason phrase.
+    ``headers`` are added to the response (``Allow`` for 405,
+    ``Retry-After`` for 503, ``WWW-Authenticate`` for 401, ...).
+    """
+
+    def __init__(
+        self,
+        status: int,
+        detail: str | None = None,
+        headers: list[tuple[str, str]] | None = None,
+    ) -> None:
+        if not 400 <= status <= 599:
+            raise ValueError(f"HTTPError status must be 4xx or 5xx, got {status}")
+        self.status = status
+        self.detail = detail if detail is not None else reason_phrase(status)
+        self.headers = headers or []
+        super().__init__(status, self.detail)
+
+
+class ProtocolError(HTTPError):
+    """A request the HTTP/1.1 parser refuses; the connection must close after the reply.
+
+    ``detail`` names the rule that was broken (for the log and the body),
+    never the offending bytes.
+    """
+
+
+class ServiceUnavailable(HTTPError):
+    """The server is saturated (thread pool full, shutting down); retry later."""
+
+    def __init__(self, detail: str = "Service Unavailable", retry_after: int = 1) -> None:
+        super().__init__(503, detail, [("Retry-After", str(retry_after))])

@@ -1,0 +1,102 @@
+"""Every cap and timeout a client can push against, in one place.
+
+Shared by all layers: the sans-IO parser reads the size caps, the server
+reads the timeouts and connection caps. Each field carries its unit, the
+status (or action) it produces when exceeded, and why the default was
+chosen, so that ``docs/limits.md`` and ``--help`` are generated from here and
+can never drift from the code.
+
+No limit can be switched off with zero: a value must be positive. A
+deployment that really wants a huge cap writes a huge number.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def _limit(default: float, unit: str, on_exceed: str, why: str) -> Any:
+    return field(default=default, metadata={"unit": unit, "on_exceed": on_exceed, "why": why})
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Caps and timeouts for one server; immutable, shared by every connection."""
+
+    max_request_line: int = _limit(
+        8190, "bytes", "414 URI Too Long",
+        "Apache and Go allow 8 KiB; longer targets are almost always scanners "
+        "or mistakes, and the whole line is buffered before it is parsed.")
+    max_header_bytes: int = _limit(
+        32768, "bytes", "431 Request Header Fields Too Large",
+        "The header section (after the request line) is buffered whole; "
+        "nginx allows 4 x 8 KiB, which real browsers with many cookies fit in.")
+    max_header_count: int = _limit(
+        100, "fields", "431 Request Header Fields Too Large",
+        "Browsers send 10-20 fields; 100 is h11's and Go's order of magnitude "
+        "and bounds the per-request work of building the header list.")
+    max_body_bytes: int = _limit(
+        16 * 1024 * 1024, "bytes", "413 Content Too Large",
+        "Bodies are handed to handlers that often read them whole; raise it "
+        "for upload endpoints. Checked against Content-Length before any body "
+        "byte is read, and against the running total of chunked bodies.")
+    max_chunk_line: int = _limit(
+        1024, "bytes", "400 Bad Request",
+        "A chunk-size line with its extensions; extensions are ignored, so a "
+        "long line is only a way to make the server buffer and scan bytes "
+        "that carry no data.")
+    max_drain_bytes: int = _limit(
+        65536, "bytes", "connection closed",
+        "An unread request body is read and discarded up to this size so the "
+        "connection can be reused; anything larger is cheaper to close.")
+    max_connections: int = _limit(
+        2048, "connections", "new connections closed at accept",
+        "Each connection costs a few KiB; the cap keeps one process inside its "
+        "file-descriptor limit under a connection flood.")
+    max_pipelined_bytes: int = _limit(
+        262144, "bytes", "reading paused",
+        "Bytes of further pipelined requests buffered while one is answered; "
+        "beyond this the socket is not read until the queue drains.")
+    header_timeout: float = _limit(
+        10.0, "seconds", "408 Request Timeout, then close",
+        "Time to receive a whole request head once its first byte has arrived "
+        "(the slowloris defence); it does not reset as bytes trickle in.")
+    body_timeout: float = _limit(
+        30.0, "seconds", "408 Request Timeout, then close",
+        "Longest wait for the next piece of a request body while a handler is "
+        "waiting for it.")
+    keepalive_timeout: float = _limit(
+        5.0, "seconds", "connection closed",
+        "Idle time allowed between requests on a kept-alive connection; "
+        "browsers reuse within seconds, idle sockets only cost memory.")
+    write_timeout: float = _limit(
+        30.0, "seconds", "connection closed",
+        "Longest time the send buffer may stay full without the client reading "
+        "from it: a client that stops reading cannot pin a response forever.")
+    shutdown_timeout: float = _limit(
+        10.0, "seconds", "remaining connections closed",
+        "On SIGTERM/SIGINT, time given to in-flight requests to finish before "
+        "the process exits anyway.")
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+                raise ValueError(f"limit {f.name} must be a positive number, got {value!r}")
+
+    def replace(self, **changes: float) -> Limits:
+        """A copy with some limits changed (validated like the original)."""
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+
+DEFAULT_LIMITS = Limits()
+
+
+def describe() -> list[tuple[str, object, str, str, str]]:
+    """(name, default, unit, on_exceed, why) for every limit, for docs and --help."""
+    return [
+        (f.name, f.default, f.metadata["unit"], f.metadata["on_exceed"], f.metadata["why"])
+        for f in dataclasses.fields(Limits)
+    ]

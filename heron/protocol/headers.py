@@ -1,0 +1,81 @@
+"""Header fields: a case-insensitive ordered multidict and list parsing (protocol layer).
+
+Field names are case-insensitive (RFC 9110 section 5.1) but a field may
+appear more than once, and order matters for some (``Set-Cookie``,
+``X-Forwarded-For``), so a plain dict is the wrong shape. ``Headers`` keeps
+the list of pairs as received and builds a lower-cased index only when it
+is first asked for a field by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+
+
+def split_comma_list(value: str) -> list[str]:
+    """The members of a ``#rule`` list (RFC 9110 section 5.6.1), empty ones dropped."""
+    return [item for item in (part.strip(" \t") for part in value.split(",")) if item]
+
+
+class Headers(Mapping[str, str]):
+    """Ordered, case-insensitive header fields that may repeat.
+
+    ``headers["accept"]`` gives the first value (``KeyError`` if absent);
+    ``get_all("set-cookie")`` gives every value in order; iterating yields
+    the distinct lower-cased names. ``raw`` is the list of ``(name, value)``
+    pairs as sent, original case kept.
+    """
+
+    __slots__ = ("raw", "_index")
+
+    def __init__(self, raw: Iterable[tuple[str, str]] = ()) -> None:
+        self.raw: list[tuple[str, str]] = list(raw)
+        self._index: dict[str, list[str]] | None = None
+
+    def _lookup(self) -> dict[str, list[str]]:
+        index = self._index
+        if index is None:
+            index = {}
+            for name, value in self.raw:
+                index.setdefault(name.lower(), []).append(value)
+            self._index = index
+        return index
+
+    def __getitem__(self, name: str) -> str:
+        return self._lookup()[name.lower()][0]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._lookup()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._lookup())
+
+    def __len__(self) -> int:
+        return len(self._lookup())
+
+    def get_all(self, name: str) -> list[str]:
+        """Every value of ``name``, in the order received (empty list if absent)."""
+        return list(self._lookup().get(name.lower(), ()))
+
+    def get_list(self, name: str) -> list[str]:
+        """The members of every ``name`` field read as one comma-separated list."""
+        return [item for value in self.get_all(name) for item in split_comma_list(value)]
+
+    def add(self, name: str, value: str) -> None:
+        """Append a field, keeping any existing ones of the same name."""
+        self.raw.append((name, value))
+        self._index = None
+
+    def set(self, name: str, value: str) -> None:
+        """Replace every field of ``name`` with one field."""
+        self.remove(name)
+        self.raw.append((name, value))
+
+    def remove(self, name: str) -> None:
+        """Drop every field of ``name``."""
+        lname = name.lower()
+        self.raw = [(n, v) for n, v in self.raw if n.lower() != lname]
+        self._index = None
+
+    def __repr__(self) -> str:
+        return f"Headers({self.raw!r})"

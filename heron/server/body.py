@@ -1,0 +1,116 @@
+"""The channel that carries one request body from the socket to a handler (server layer).
+
+The connection pushes body pieces in as the parser produces them; the
+handler pulls them out with ``read_chunk``. The channel is where flow
+control lives: reading from the socket is paused while more than
+``HIGH_WATER`` bytes wait unread, and the connection is told when the
+handler first wants the body (to send ``100 Continue``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from typing import Protocol
+
+from heron.errors import HTTPError
+
+HIGH_WATER = 65536
+"""Unread body bytes buffered before the socket stops being read."""
+
+
+class BodyOwner(Protocol):
+    """What the channel needs from its connection."""
+
+    def body_wanted(self) -> None: ...
+    def pause_body(self) -> None: ...
+    def resume_body(self) -> None: ...
+
+
+class RequestBody:
+    """Body bytes of one request, in order, with backpressure."""
+
+    __slots__ = ("_owner", "_loop", "_chunks", "_buffered", "complete", "received", "_waiter", "_error", "wanted",
+                 "discarding")
+
+    def __init__(self, owner: BodyOwner, loop: asyncio.AbstractEventLoop) -> None:
+        self._owner = owner
+        self._loop = loop
+        self._chunks: deque[bytes] = deque()
+        self._buffered = 0
+        self.complete = False
+        self.received = 0
+        self._waiter: asyncio.Future[None] | None = None
+        self._error: BaseException | None = None
+        self.wanted = False
+        self.discarding = False
+
+    # -- connection side --------------------------------------------------
+
+    def push(self, data: bytes) -> None:
+        self.received += len(data)
+        if self.discarding:
+            return
+        self._chunks.append(data)
+        self._buffered += len(data)
+        if self._buffered > HIGH_WATER:
+            self._owner.pause_body()
+        self._wake()
+
+    def finish(self) -> None:
+        self.complete = True
+        self._wake()
+
+    def fail(self, error: BaseException) -> None:
+        """The body will never complete (client gone, timeout, bad framing)."""
+        if not self.complete:
+            self._error = error
+            self._wake()
+
+    def discard(self) -> None:
+        """The handler is done: drop what is buffered and what still arrives."""
+        self.discarding = True
+        self._chunks.clear()
+        self._buffered = 0
+
+    @property
+    def waiting(self) -> bool:
+        """A handler is blocked waiting for the next piece."""
+        return self._waiter is not None
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    # -- handler side -----------------------------------------------------
+
+    async def read_chunk(self) -> bytes:
+        while True:
+            if self._chunks:
+                chunk = self._chunks.popleft()
+                self._buffered -= len(chunk)
+                if self._buffered <= HIGH_WATER // 4:
+                    self._owner.resume_body()
+                return chunk
+            if self._error is not None:
+                raise self._error
+            if self.complete:
+                return b""
+            self.wanted = True
+            self._owner.body_wanted()
+            self._waiter = self._loop.create_future()
+            await self._waiter
+
+
+class BodyTimeout(HTTPError):
+    """The client stopped sending a body the handler is waiting for."""
+
+    def __init__(self) -> None:
+        super().__init__(408, "Request body timed out")
+
+
+class ClientDisconnected(Exception):
+    """The connection closed before the request body was complete."""

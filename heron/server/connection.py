@@ -1,0 +1,429 @@
+"""One HTTP/1.1 connection: bytes in, requests dispatched in order, bytes out (server layer).
+
+``HTTPConnection`` is an ``asyncio.Protocol``: the event loop calls
+``data_received`` with whatever the socket produced, the connection feeds
+its sans-IO parser and acts on the events. One request is handled at a
+time; pipelined requests wait in the parser's buffer until the response
+before them is finished, which is what keeps responses in order.
+
+The life of a connection, and the timer that guards each phase:
+
+    waiting for a head  --(head parsed)-->  handler running  --(response sent)--> waiting ...
+    header_timeout (from first byte)         body_timeout (while the handler
+    keepalive_timeout (while idle)           waits for body bytes), write_timeout
+                                             (while the client does not read)
+
+A body the handler did not read is drained (up to ``max_drain_bytes``) so
+its bytes are never taken for the next request; anything more and the
+connection is closed instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterator
+from typing import Any
+
+from heron.errors import HTTPError, ProtocolError
+from heron.limits import Limits
+from heron.protocol.events import NEED_DATA, Data, RequestHead
+from heron.protocol.parser import RequestParser
+from heron.protocol.writer import HeaderError, ResponseWriter
+from heron.server.accesslog import AccessLog
+from heron.server.body import BodyTimeout, ClientDisconnected, RequestBody
+from heron.server.clock import DateCache
+from heron.web.request import Request
+from heron.web.response import Response, StreamingResponse, error_response
+
+logger = logging.getLogger("heron.error")
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_HEADER, _KEEPALIVE, _BODY = "header", "keep-alive", "body"
+
+
+class ServerState:
+    """What every connection of one listening server shares."""
+
+    def __init__(
+        self,
+        handler: Handler,
+        limits: Limits,
+        *,
+        scheme: str = "http",
+        access_log: bool = True,
+    ) -> None:
+        self.handler = handler
+        self.limits = limits
+        self.scheme = scheme
+        self.dates = DateCache()
+        self.access_log = AccessLog() if access_log else None
+        self.connections: set[HTTPConnection] = set()
+        self.shutting_down = False
+
+
+class HTTPConnection(asyncio.Protocol):
+    """Drives one client connection through its requests."""
+
+    def __init__(self, state: ServerState) -> None:
+        self.state = state
+        self.limits = state.limits
+        self.loop = asyncio.get_running_loop()
+        self.parser = RequestParser(state.limits)
+        self.transport: asyncio.Transport | None = None
+        self.client = ("", 0)
+        self.closed = False
+        self._closing = False  # close once the current response is done
+        self._must_close = False  # this connection may not carry another request
+        # the request in progress
+        self._head: RequestHead | None = None
+        self._body: RequestBody | None = None
+        self._response_started = False
+        self._response_done = False
+        self._continue_sent = False
+        self._drain_from = 0
+        # timers
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_kind: str | None = None
+        self._write_timer: asyncio.TimerHandle | None = None
+        # flow control
+        self._reading_paused = False
+        self._writing_paused = False
+        self._drain_waiter: asyncio.Future[None] | None = None
+
+    # -- asyncio.Protocol ---------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        peer = transport.get_extra_info("peername")
+        if isinstance(peer, tuple):
+            self.client = (str(peer[0]), int(peer[1]))
+        connections = self.state.connections
+        connections.add(self)
+        if len(connections) > self.limits.max_connections or self.state.shutting_down:
+            logger.warning("refusing connection from %s: %d connections open (max_connections)",
+                           self.client[0], len(connections) - 1)
+            self._send_error_and_close(503, "Too many connections", [("Retry-After", "1")])
+            return
+        self._arm(_HEADER, self.limits.header_timeout)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.state.connections.discard(self)
+        self._cancel_timer()
+        if self._write_timer is not None:
+            self._write_timer.cancel()
+        body = self._body
+        if body is not None and not body.complete:
+            body.fail(ClientDisconnected("client closed the connection"))
+        waiter = self._drain_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(ClientDisconnected("client closed the connection"))
+
+    def data_received(self, data: bytes) -> None:
+        if self._must_close and self._head is None:
+            return
+        self.parser.feed(data)
+        self._advance()
+
+    def eof_received(self) -> bool | None:
+        # A half-closed client may still read our answer to what it sent.
+        if self._head is None and not self.parser.buffered:
+            return None  # close now
+        self._must_close = True
+        return True
+
+    def pause_writing(self) -> None:
+        self._writing_paused = True
+        self._write_timer = self.loop.call_later(self.limits.write_timeout, self._on_write_timeout)
+
+    def resume_writing(self) -> None:
+        self._writing_paused = False
+        if self._write_timer is not None:
+            self._write_timer.cancel()
+            self._write_timer = None
+        waiter = self._drain_waiter
+        if waiter is not None:
+            self._drain_waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    # -- reading requests ---------------------------------------------------
+
+    def _advance(self) -> None:
+        """Pull parser events until the parser needs bytes or a handler must finish first."""
+        parser = self.parser
+        while True:
+            body = self._body
+            if body is not None and body.complete:
+                if self._response_done:
+                    self._end_exchange()
+                    continue
+                if parser.buffered > self.limits.max_pipelined_bytes:
+                    self._pause_reading()
+                return
+            if self._must_close and body is None:
+                return
+            try:
+                event = parser.next_event()
+            except ProtocolError as exc:
+                self._on_protocol_error(exc)
+                return
+            if event is NEED_DATA:
+                if body is None:
+                    if parser.buffered:
+                        if self._timer_kind != _HEADER:
+                            self._arm(_HEADER, self.limits.header_timeout)
+                    elif self._timer_kind is None:
+                        self._arm(_KEEPALIVE, self.limits.keepalive_timeout)
+                return
+            if isinstance(event, RequestHead):
+                self._start_exchange(event)
+            elif isinstance(event, Data):
+                assert body is not None
+                body.push(event.data)
+                if body.discarding:
+                    if body.received - self._drain_from > self.limits.max_drain_bytes:
+                        self._close()
+                        return
+                    self._arm(_BODY, self.limits.body_timeout)
+                elif self._timer_kind == _BODY:
+                    self._cancel_timer()
+            else:
+                assert body is not None
+                body.finish()
+                self._cancel_timer()
+
+    def _start_exchange(self, head: RequestHead) -> None:
+        self._cancel_timer()
+        self._head = head
+        body = RequestBody(self, self.loop)
+        self._body = body
+        self._response_started = self._response_done = self._continue_sent = False
+        request = Request(head, body, client=self.client, scheme=self.state.scheme, loop=self.loop)
+        self.loop.create_task(self._handle(request))
+
+    def _end_exchange(self) -> None:
+        self._head = None
+        self._body = None
+        self._resume_reading()
+
+    def _on_protocol_error(self, exc: ProtocolError) -> None:
+        logger.info("%s %d: %s", self.client[0], exc.status, exc.detail)
+        self._must_close = True
+        body = self._body
+        if body is None:
+            self._send_error_and_close(exc.status, exc.detail)
+        elif self._response_done:
+            self._close()
+        else:
+            body.fail(exc)
+            self._pause_reading()
+
+    # -- BodyOwner: called by RequestBody -------------------------------------
+
+    def body_wanted(self) -> None:
+        head = self._head
+        if head is not None and head.expect_continue and not self._continue_sent and not self._response_started:
+            self._continue_sent = True
+            self._write(_CONTINUE)
+        self._resume_reading()
+        self._arm(_BODY, self.limits.body_timeout)
+
+    def pause_body(self) -> None:
+        self._pause_reading()
+
+    def resume_body(self) -> None:
+        self._resume_reading()
+
+    # -- handling and responding --------------------------------------------
+
+    async def _handle(self, request: Request) -> None:
+        """Run the handler and send its response; a bug here costs one connection, not the server."""
+        try:
+            await self._respond(request)
+        except Exception:
+            logger.exception("internal error on a connection from %s", self.client[0])
+            self._abort()
+
+    async def _respond(self, request: Request) -> None:
+        head = request.head
+        try:
+            response = await self.state.handler(request)
+        except HTTPError as exc:
+            if isinstance(exc, (ProtocolError, BodyTimeout)):
+                self._must_close = True
+            response = error_response(exc.status, exc.detail, exc.headers)
+        except ClientDisconnected:
+            return
+        except Exception:
+            logger.exception("unhandled error in handler for %s %s", head.method, head.path)
+            response = error_response(500)
+        if self.closed:
+            return
+        try:
+            status, size = await self._send(head, response)
+        except ClientDisconnected:
+            return
+        except Exception:
+            logger.exception("error sending the response to %s %s", head.method, head.path)
+            if self._response_started:
+                self._abort()
+                return
+            status, size = await self._send(head, error_response(500))
+        access_log = self.state.access_log
+        if access_log is not None:
+            access_log.record(self.client[0], head, status, size)
+        self._finish_response()
+
+    def _new_writer(self, head: RequestHead) -> ResponseWriter:
+        keep_alive = head.keep_alive and not (self._must_close or self._closing or self.state.shutting_down)
+        body = self._body
+        if keep_alive and body is not None and not body.complete:
+            if head.expect_continue and not self._continue_sent:
+                keep_alive = False  # the client may or may not send the body now: close
+            elif head.content_length is not None and (
+                head.content_length - body.received > self.limits.max_drain_bytes
+            ):
+                keep_alive = False
+        return ResponseWriter(head.method, head.http_version, keep_alive)
+
+    async def _send(self, head: RequestHead, response: Response) -> tuple[int, int]:
+        """Write ``response``; (status, body bytes) for the access log."""
+        writer = self._new_writer(head)
+        date = self.state.dates.now()
+        if not isinstance(response, StreamingResponse):
+            data = writer.complete(response.status, response.headers, response.body, date=date)
+            self._response_started = True
+            self._write(data)
+            self._must_close = self._must_close or not writer.keep_alive
+            return response.status, len(response.body)
+        self._write(writer.head(response.status, response.headers, None, date=date))
+        self._response_started = True
+        self._must_close = self._must_close or not writer.keep_alive
+        size = 0
+        async for chunk in _iterate(self.loop, response.content):
+            if self.closed:
+                raise ClientDisconnected("client closed the connection")
+            data = chunk.encode("utf-8") if isinstance(chunk, str) else chunk
+            size += len(data)
+            self._write(writer.body(data))
+            if self._writing_paused:
+                await self._writable()
+        self._write(writer.end())
+        return response.status, size
+
+    async def _writable(self) -> None:
+        waiter = self._drain_waiter = self.loop.create_future()
+        await waiter
+
+    def _finish_response(self) -> None:
+        self._response_done = True
+        if self._must_close or self._closing:
+            self._close()
+            return
+        body = self._body
+        if body is not None and not body.complete:
+            body.discard()
+            self._drain_from = body.received
+            self._resume_reading()
+            self._arm(_BODY, self.limits.body_timeout)
+        self._advance()
+
+    # -- output, timers, closing ----------------------------------------------
+
+    def _write(self, data: bytes) -> None:
+        if data and not self.closed and self.transport is not None:
+            self.transport.write(data)
+
+    def _send_error_and_close(self, status: int, detail: str, headers: list[tuple[str, str]] | None = None) -> None:
+        head = self._head
+        writer = ResponseWriter(head.method if head else "GET", "1.1", False)
+        response = error_response(status, detail, headers)
+        self._write(writer.complete(response.status, response.headers, response.body, date=self.state.dates.now()))
+        self._close()
+
+    def shutdown(self) -> None:
+        """Graceful stop: close now if idle, else after the current response."""
+        self._closing = True
+        if self._head is None:
+            self._close()
+
+    def _close(self) -> None:
+        self._must_close = True
+        self._cancel_timer()
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.close()
+
+    def _abort(self) -> None:
+        self._must_close = True
+        self._cancel_timer()
+        if self.transport is not None:
+            self.transport.abort()
+
+    def _pause_reading(self) -> None:
+        if not self._reading_paused and self.transport is not None and not self.closed:
+            self._reading_paused = True
+            self.transport.pause_reading()
+
+    def _resume_reading(self) -> None:
+        if self._reading_paused and self.transport is not None and not self.closed:
+            self._reading_paused = False
+            self.transport.resume_reading()
+
+    def _arm(self, kind: str, seconds: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_kind = kind
+        self._timer = self.loop.call_later(seconds, self._on_timeout)
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+            self._timer_kind = None
+
+    def _on_timeout(self) -> None:
+        kind = self._timer_kind
+        self._timer = None
+        self._timer_kind = None
+        if kind == _KEEPALIVE:
+            self._close()
+        elif kind == _HEADER:
+            if self.parser.buffered:
+                logger.info("%s 408: request head not received within header_timeout", self.client[0])
+                self._send_error_and_close(408, "Request Timeout")
+            else:
+                self._close()
+        elif kind == _BODY:
+            logger.info("%s 408: request body stalled longer than body_timeout", self.client[0])
+            self._must_close = True
+            body = self._body
+            if body is None or self._response_done:
+                self._close()
+            else:
+                body.fail(BodyTimeout())
+
+    def _on_write_timeout(self) -> None:
+        logger.info("%s: client did not read the response within write_timeout", self.client[0])
+        self._abort()
+
+
+async def _iterate(loop: asyncio.AbstractEventLoop, content: Any) -> Any:
+    """Yield from an async iterable, or from a sync one advanced in the thread pool."""
+    if isinstance(content, AsyncIterable):
+        async for chunk in content:
+            yield chunk
+        return
+    iterator: Iterator[Any] = iter(content)
+    done = object()
+    try:
+        while (chunk := await loop.run_in_executor(None, next, iterator, done)) is not done:
+            yield chunk
+    finally:
+        close = getattr(iterator, "close", None)
+        if close is not None:
+            close()
