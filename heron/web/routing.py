@@ -44,6 +44,8 @@ def compile_pattern(pattern: str) -> Route:
     if not pattern.startswith("/"):
         raise ValueError(f"route {pattern!r} must start with '/'")
     if "{" not in pattern:
+        if "}" in pattern:
+            raise ValueError(f"route {pattern!r}: malformed parameter")
         return Route(pattern, None, {})
     regex, converters, pos = "", {}, 0
     for m in _PARAM.finditer(pattern):
@@ -86,7 +88,9 @@ class Router:
         for method in methods:
             method = method.upper()
             if method in route.handlers:
-                raise ValueError(f"route {method} {pattern!r} is already handled by {route.handlers[method]!r}")
+                raise ValueError(
+                    f"route {method} {pattern!r}: {describe_handler(handler)} conflicts with "
+                    f"{describe_handler(route.handlers[method])}, registered first")
             route.handlers[method] = handler
 
     def match(self, method: str, path: str) -> tuple[Callable[..., Any], dict[str, Any]]:
@@ -117,3 +121,10 @@ def _allowed(route: Route) -> list[str]:
         methods.add("HEAD")
     methods.add("OPTIONS")
     return sorted(methods)
+
+
+def describe_handler(handler: Callable[..., Any]) -> str:
+    """``module.name (file:line)``, to point at a handler in an error message."""
+    name = f"{getattr(handler, '__module__', '?')}.{getattr(handler, '__qualname__', repr(handler))}"
+    code = getattr(handler, "__code__", None)
+    return f"{name} ({code.co_filename}:{code.co_firstlineno})" if code else name
