@@ -13,6 +13,7 @@ deployment that really wants a huge cap writes a huge number.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,10 +82,18 @@ class Limits:
         "the process exits anyway.")
 
     def __post_init__(self) -> None:
+        """Refuse values that would switch a limit off or break the code reading it.
+
+        Byte and count caps must be ints (the parser uses them as buffer
+        indices, where 1024.0 raises TypeError mid-request); timeouts may be
+        floats but not NaN or infinity, which compare false with everything
+        and so would never fire.
+        """
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
-                raise ValueError(f"limit {f.name} must be a positive number, got {value!r}")
+            kind = int if f.type == "int" else (int, float)
+            if not isinstance(value, kind) or isinstance(value, bool) or not 0 < value < math.inf:
+                raise ValueError(f"limit {f.name} must be a positive finite {f.type}, got {value!r}")
 
     def replace(self, **changes: float) -> Limits:
         """A copy with some limits changed (validated like the original)."""

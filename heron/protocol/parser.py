@@ -38,9 +38,19 @@ _REQUEST_LINE: Final = re.compile(rb"([%s]+) ([\x21-\x22\x24-\x7e]+) HTTP/([0-9]
 _FIELD_LINES: Final = re.compile(rb"(?:[%s]+:[\t\x20-\x7e\x80-\xff]*\r\n)*" % _TCHAR)
 # RFC 9112 section 7.1: chunk-size = 1*HEXDIG; we cap the digits (a 64-bit size).
 _CHUNK_SIZE: Final = re.compile(rb"[0-9A-Fa-f]{1,16}")
-_CHUNK_EXT: Final = re.compile(rb"(?:[ \t]*;[\t\x20-\x7e\x80-\xff]*)?")
-# RFC 3986 section 3.2.2/3.2.3: IP-literal or reg-name, optional port.
-_HOST: Final = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::[0-9]*)?")
+# What may follow the ";" of chunk extensions: they are ignored, so only
+# checked for bytes that could hide a line end (CR, LF) or a control character.
+_CHUNK_EXT: Final = re.compile(rb"[\t\x20-\x7e\x80-\xff]*")
+# RFC 3986 section 3.2.2: IP-literal or reg-name (the IPv6 literal loosely).
+_IP_LITERAL: Final = r"\[[0-9A-Fa-f:.]+\]"
+_REG_NAME_CHAR: Final = r"[A-Za-z0-9\-._~!$&'()*+,;=%]"
+# RFC 9112 section 3.2: Host = uri-host [ ":" port ]; the host may be empty
+# when the target URI has no authority.
+_HOST: Final = re.compile(r"(?:%s|%s*)(?::[0-9]*)?" % (_IP_LITERAL, _REG_NAME_CHAR))
+# RFC 9110 section 4.2.1: an http(s) URI with an empty host is invalid.
+_URI_AUTHORITY: Final = re.compile(r"(?:%s|%s+)(?::[0-9]*)?" % (_IP_LITERAL, _REG_NAME_CHAR))
+# RFC 9112 section 3.2.3: authority-form = uri-host ":" port, both required.
+_AUTHORITY_FORM: Final = re.compile(r"(?:%s|%s+):[0-9]+" % (_IP_LITERAL, _REG_NAME_CHAR))
 # A CR not followed by LF, or an LF not preceded by CR (the end of the buffer is
 # not yet known to be bare).
 _BARE_CR_OR_LF: Final = re.compile(rb"\r(?=[^\n])|(?<!\r)\n")
@@ -84,7 +94,7 @@ class RequestParser:
         self.limits = limits
         self._buf = b""
         self._pos = 0
-        self._scan_from = 0  # where to resume looking for the end of a head
+        self._scan_from = 0  # where to resume scanning an incomplete head or trailer section
         self._state = _HEAD
         self._remaining = 0  # bytes left in the current Content-Length body or chunk
         self._body_total = 0  # chunked body bytes so far, for max_body_bytes
@@ -166,15 +176,24 @@ class RequestParser:
         return self._parse_head(buf[pos:line_end], buf[line_end + 2 : fields_end])
 
     def _check_partial_head(self, buf: bytes, pos: int) -> None:
-        """Fail early on an incomplete head that can never become valid."""
+        """Fail early on an incomplete head that can never become valid.
+
+        The caps allow one byte more than the complete head may have: that
+        byte can be the CR of a line end still on its way, and a head cut
+        there must not fail when the same head in one piece would pass. The
+        scan for bare CR or LF resumes where the last one stopped, so a head
+        trickling in a byte at a time costs linear, not quadratic, time.
+        """
         limits = self.limits
         line_end = buf.find(b"\r\n", pos)
         if line_end < 0:
-            if len(buf) - pos > limits.max_request_line:
+            if len(buf) - pos > limits.max_request_line + 1:
                 raise ProtocolError(414, "request line too long")
-        elif len(buf) - line_end - 2 > limits.max_header_bytes:
+        elif line_end - pos > limits.max_request_line:
+            raise ProtocolError(414, "request line too long")
+        elif len(buf) - line_end - 2 > limits.max_header_bytes + 1:
             raise ProtocolError(431, "header section too large")
-        if _BARE_CR_OR_LF.search(buf, pos):
+        if _BARE_CR_OR_LF.search(buf, max(pos, self._scan_from)):
             raise ProtocolError(400, "bare CR or LF in request head")
 
     def _parse_head(self, line: bytes, block: bytes) -> RequestHead:
@@ -279,9 +298,12 @@ class RequestParser:
         value = values.pop()
         if not value.isdigit() or not value.isascii():
             raise ProtocolError(400, "invalid Content-Length")
-        if len(value.lstrip("0")) > 18 or int(value) > self.limits.max_body_bytes:
+        # Leading zeros are dropped before int(): a header of thousands of
+        # zeros is valid syntax but would trip int()'s digit limit.
+        digits = value.lstrip("0") or "0"
+        if len(digits) > 18 or int(digits) > self.limits.max_body_bytes:
             raise ProtocolError(413, "request body too large")
-        return int(value), False
+        return int(digits), False
 
     # -- bodies -----------------------------------------------------------
 
@@ -310,7 +332,8 @@ class RequestParser:
         if state == _CHUNK_SIZE_LINE:
             line_end = buf.find(b"\r\n", pos, pos + self.limits.max_chunk_line + 2)
             if line_end < 0:
-                if len(buf) - pos > self.limits.max_chunk_line:
+                # One byte of slack: it may be the CR of the line end.
+                if len(buf) - pos > self.limits.max_chunk_line + 1:
                     raise ProtocolError(400, "chunk size line too long")
                 if _BARE_CR_OR_LF.search(buf, pos):
                     raise ProtocolError(400, "bare CR or LF in chunk size line")
@@ -351,7 +374,7 @@ class RequestParser:
             size_part = size_part.rstrip(b" \t")
         if _CHUNK_SIZE.fullmatch(size_part) is None:
             raise ProtocolError(400, "invalid chunk size")
-        if sep and _CHUNK_EXT.fullmatch(b";" + ext) is None:
+        if sep and _CHUNK_EXT.fullmatch(ext) is None:
             raise ProtocolError(400, "invalid chunk extension")
         size = int(size_part, 16)
         self._body_total += size
@@ -367,12 +390,15 @@ class RequestParser:
             self._state = _HEAD
             self._scan_from = self._pos
             return END_OF_MESSAGE
-        end = buf.find(b"\r\n\r\n", pos)
+        # Resume scanning where the last call stopped, as for the head.
+        scan_from = max(pos, self._scan_from)
+        end = buf.find(b"\r\n\r\n", scan_from)
         if end < 0:
-            if len(buf) - pos > self.limits.max_header_bytes:
+            if len(buf) - pos > self.limits.max_header_bytes + 1:
                 raise ProtocolError(431, "trailer section too large")
-            if _BARE_CR_OR_LF.search(buf, pos):
+            if _BARE_CR_OR_LF.search(buf, scan_from):
                 raise ProtocolError(400, "bare CR or LF in trailer section")
+            self._scan_from = max(pos, len(buf) - 3)
             return NEED_DATA
         block = buf[pos : end + 2]
         if len(block) > self.limits.max_header_bytes:
@@ -393,6 +419,11 @@ class RequestParser:
 
 def _split_target(method: str, target: str) -> tuple[str, str, str]:
     """(path, query, authority) of a request-target (RFC 9112 section 3.2)."""
+    if method == "CONNECT":
+        # RFC 9110 section 9.3.6: CONNECT names only a host and port.
+        if _AUTHORITY_FORM.fullmatch(target) is None:
+            raise ProtocolError(400, "invalid authority-form target")
+        return "", "", target
     if target[0] == "/":
         path, _, query = target.partition("?")
         return path, query, ""
@@ -400,10 +431,6 @@ def _split_target(method: str, target: str) -> tuple[str, str, str]:
         if method != "OPTIONS":
             raise ProtocolError(400, "asterisk-form target outside OPTIONS")
         return "*", "", ""
-    if method == "CONNECT":
-        if _HOST.fullmatch(target) is None or ":" not in target:
-            raise ProtocolError(400, "invalid authority-form target")
-        return "", "", target
     scheme, sep, rest = target.partition("://")
     if not sep or scheme.lower() not in ("http", "https"):
         raise ProtocolError(400, "invalid request target")
@@ -413,7 +440,7 @@ def _split_target(method: str, target: str) -> tuple[str, str, str]:
         if 0 <= i < slash:
             slash = i
     authority = rest[:slash]
-    if "@" in authority or not authority or _HOST.fullmatch(authority) is None:
+    if _URI_AUTHORITY.fullmatch(authority) is None:
         raise ProtocolError(400, "invalid authority in absolute-form target")
     path, _, query = rest[slash:].partition("?")
     return path or "/", query, authority

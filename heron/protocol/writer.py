@@ -12,17 +12,20 @@ response with a CR or LF.
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import datetime, timezone
 from typing import Final
 
 from heron.errors import reason_phrase
+from heron.protocol.headers import split_comma_list
 
 # RFC 9110 section 5.6.2: field names are tokens.
 _TOKENS: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 # RFC 9110 section 5.5: CR, LF and NUL may never appear in a field value.
 _FORBIDDEN_IN_VALUE: Final = re.compile(r"[\r\n\x00]")
-# Framing and connection headers belong to the server, never to the app.
+# Framing and connection fields belong to the writer: the app's are read
+# (Content-Length checked, Connection: close honoured), never copied as they are.
 _SERVER_OWNED: Final = frozenset({"transfer-encoding", "connection", "keep-alive", "content-length"})
 
 _DAYS: Final = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -34,8 +37,12 @@ class HeaderError(ValueError):
 
 
 def format_http_date(epoch_seconds: float) -> str:
-    """IMF-fixdate (RFC 9110 section 5.6.7), e.g. ``Sun, 06 Nov 1994 08:49:37 GMT``."""
-    t = datetime.fromtimestamp(int(epoch_seconds), timezone.utc)
+    """IMF-fixdate (RFC 9110 section 5.6.7), e.g. ``Sun, 06 Nov 1994 08:49:37 GMT``.
+
+    Fractions of a second are floored, as ``time.gmtime`` does: truncating
+    toward zero would put -0.5 in 1970 instead of the last second of 1969.
+    """
+    t = datetime.fromtimestamp(math.floor(epoch_seconds), timezone.utc)
     return "%s, %02d %s %04d %02d:%02d:%02d GMT" % (
         _DAYS[t.weekday()], t.day, _MONTHS[t.month], t.year, t.hour, t.minute, t.second,
     )
@@ -64,6 +71,50 @@ def _encode_fields(headers: list[tuple[str, str]]) -> bytes:
         return "".join([f"{name}: {value}\r\n" for name, value in headers]).encode("latin-1")
     except UnicodeEncodeError as exc:
         raise HeaderError("header values must be latin-1; encode other text (RFC 8187)") from exc
+
+
+class _AppFields:
+    """The app's headers with the server-owned ones taken out and read."""
+
+    __slots__ = ("fields", "content_length", "declared", "options", "close", "sets_date", "sets_server")
+
+    def __init__(self, headers: list[tuple[str, str]], content_length: int | None) -> None:
+        if content_length is not None and content_length < 0:
+            raise HeaderError(f"content_length must not be negative, got {content_length}")
+        self.fields: list[tuple[str, str]] = []
+        self.content_length = content_length
+        self.declared = False  # the app set Content-Length itself
+        self.options: list[str] = []  # Connection options other than close/keep-alive
+        self.close = False
+        self.sets_date = self.sets_server = False
+        for name, value in headers:
+            lname = name.lower()
+            if lname == "content-length":
+                self._declare_length(value)
+            elif lname == "connection":
+                self._read_connection(value)
+            elif lname not in _SERVER_OWNED:
+                self.sets_date = self.sets_date or lname == "date"
+                self.sets_server = self.sets_server or lname == "server"
+                self.fields.append((name, value))
+
+    def _declare_length(self, value: str) -> None:
+        if not value.isdigit() or not value.isascii():
+            raise HeaderError(f"invalid Content-Length {value!r}")
+        if self.content_length is not None and int(value) != self.content_length:
+            raise HeaderError("Content-Length does not match the body")
+        self.content_length = int(value)
+        self.declared = True
+
+    def _read_connection(self, value: str) -> None:
+        """RFC 9110 section 7.6.1: "close" is honoured and "keep-alive" is the
+        writer's to say; other options (``Upgrade`` on a 101) belong to the app."""
+        for option in split_comma_list(value):
+            lowered = option.lower()
+            if lowered == "close":
+                self.close = True
+            elif lowered != "keep-alive":
+                self.options.append(option)
 
 
 class ResponseWriter:
@@ -99,62 +150,87 @@ class ResponseWriter:
 
         ``content_length`` is the body size if known; a ``Content-Length``
         in ``headers`` counts as known too. Unknown length means chunked on
-        HTTP/1.1 and read-until-close on HTTP/1.0.
+        HTTP/1.1 and read-until-close on HTTP/1.0. ``Date`` and ``Server``
+        are added unless the app set them. A ``HeaderError`` leaves the
+        writer as it was, so the caller can still send an error response.
         """
         if self.started:
             raise RuntimeError("response head already sent")
         if not 100 <= status <= 599:
             raise HeaderError(f"status must be 100-599, got {status!r}")
         validate_headers(headers)
-        fields: list[tuple[str, str]] = []
-        declared = False
-        for name, value in headers:
-            lname = name.lower()
-            if lname in _SERVER_OWNED:
-                if lname == "content-length":
-                    if not value.isdigit() or not value.isascii():
-                        raise HeaderError(f"invalid Content-Length {value!r}")
-                    if content_length is not None and int(value) != content_length:
-                        raise HeaderError("Content-Length does not match the body")
-                    content_length = int(value)
-                    declared = True
-                elif lname == "connection" and "close" in value.lower():
-                    self.keep_alive = False
-                continue
-            fields.append((name, value))
-        informational = status < 200
-        if not informational:
-            self.started = True
-        if status < 200 or status == 204 or status == 304:
-            self._no_body = True
+        app = _AppFields(headers, content_length)
+        fields = app.fields
+        options = app.options
+        if status < 200:
+            # Interim response: no framing, no Date; only the app's options.
+            if options:
+                fields.append(("Connection", ", ".join(options)))
+            return self._serialise(status, fields)
+        keep_alive, chunked = self._frame(status, app)
+        if not app.sets_date:
+            fields.append(("Date", date))
+        if not app.sets_server:
+            fields.append(("Server", server))
+        if not keep_alive:
+            options.append("close")
+        elif self._http10:
+            options.append("keep-alive")
+        if options:
+            fields.append(("Connection", ", ".join(options)))
+        data = self._serialise(status, fields)
+        no_body = self._bodiless(status)
+        self.started = True
+        self.keep_alive = keep_alive
+        self._no_body = no_body
+        self._chunked = chunked
+        self._remaining = None if no_body else app.content_length
+        return data
+
+    def _frame(self, status: int, app: _AppFields) -> tuple[bool, bool]:
+        """Add the framing field for a final response; (keep_alive, chunked).
+
+        RFC 9112 section 6.3: Content-Length when the length is known,
+        chunked when not (HTTP/1.1), or the end of the body marked by
+        closing the connection (HTTP/1.0, which has no chunked).
+        """
+        keep_alive = self.keep_alive and not app.close
+        length = app.content_length
+        if status == 204:
+            pass  # RFC 9110 section 8.6: never a Content-Length on 204.
+        elif status == 304:
             # RFC 9110 section 15.4.5: a 304 may repeat the length of the
             # representation it stands for, which only the app knows.
-            if status == 304 and declared and content_length is not None:
-                fields.append(("Content-Length", str(content_length)))
+            if app.declared:
+                app.fields.append(("Content-Length", str(length)))
+        elif length is not None:
+            app.fields.append(("Content-Length", str(length)))
+        elif self._method_head:
+            pass  # no body follows, so there is nothing to frame
+        elif self._http10:
+            return False, False
         else:
-            self._no_body = self._method_head
-            if content_length is not None:
-                fields.append(("Content-Length", str(content_length)))
-                self._remaining = content_length
-            elif self._http10:
-                self.keep_alive = False
-            elif not self._method_head:
-                fields.append(("Transfer-Encoding", "chunked"))
-                self._chunked = True
-        if self._no_body:
-            self._remaining = None
-        if not informational:
-            fields.append(("Date", date))
-            fields.append(("Server", server))
-            if not self.keep_alive:
-                fields.append(("Connection", "close"))
-            elif self._http10:
-                fields.append(("Connection", "keep-alive"))
+            app.fields.append(("Transfer-Encoding", "chunked"))
+            return keep_alive, True
+        return keep_alive, False
+
+    def _bodiless(self, status: int) -> bool:
+        """RFC 9112 section 6.3: responses to HEAD and 1xx, 204, 304 never have a body."""
+        return self._method_head or status < 200 or status == 204 or status == 304
+
+    @staticmethod
+    def _serialise(status: int, fields: list[tuple[str, str]]) -> bytes:
         line = _STATUS_LINES.get(status) or _status_line(status)
         return line + _encode_fields(fields) + b"\r\n"
 
     def body(self, data: bytes) -> bytes:
-        """``data`` framed for the wire (b"" where no body may be sent)."""
+        """``data`` framed for the wire (b"" where no body may be sent).
+
+        An empty ``data`` gives b"": in a chunked body an empty chunk would
+        be the last-chunk and end the response early.
+        """
+        if not self.started:
+            raise RuntimeError("response body before its head")
         if self._no_body or not data:
             return b""
         if self._chunked:
@@ -169,10 +245,15 @@ class ResponseWriter:
         """The bytes that finish the body; raises if a declared length was not met.
 
         Trailers are only sent with a chunked body; otherwise they are dropped.
+        Framing and connection fields are refused there (RFC 9110 section
+        6.5.1): a recipient must not act on them, so sending them is a bug.
         """
         if self._chunked:
             if trailers:
                 validate_headers(trailers)
+                for name, _ in trailers:
+                    if name.lower() in _SERVER_OWNED:
+                        raise HeaderError(f"{name} is not allowed in trailers")
                 return b"0\r\n" + _encode_fields(trailers) + b"\r\n"
             return b"0\r\n\r\n"
         if self._remaining:
@@ -180,9 +261,16 @@ class ResponseWriter:
         return b""
 
     def complete(self, status: int, headers: list[tuple[str, str]], body: bytes, *, date: str) -> bytes:
-        """Head and body of a response held whole in memory, as one buffer."""
-        head = self.head(status, headers, len(body), date=date)
-        if self._no_body:
+        """Head and body of a response held whole in memory, as one buffer.
+
+        A bodiless response (HEAD, 1xx, 204, 304) given an empty ``body``
+        keeps any Content-Length the app set, which states the length of
+        the representation rather than of this (absent) body.
+        """
+        bodiless = self._bodiless(status)
+        length = None if bodiless and not body else len(body)
+        head = self.head(status, headers, length, date=date)
+        if bodiless:
             return head
         self._remaining = 0
         return head + body
