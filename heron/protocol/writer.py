@@ -187,6 +187,11 @@ class ResponseWriter:
         self._remaining = None if no_body else app.content_length
         return data
 
+    @property
+    def sends_body(self) -> bool:
+        """After ``head()``: whether body bytes go on the wire (not for HEAD, 1xx, 204, 304)."""
+        return self.started and not self._no_body
+
     def _frame(self, status: int, app: _AppFields) -> tuple[bool, bool]:
         """Add the framing field for a final response; (keep_alive, chunked).
 

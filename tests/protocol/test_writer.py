@@ -484,3 +484,14 @@ def test_format_http_date_matches_email_utils_for_many_timestamps() -> None:
     stamps += [rng.uniform(0, 4e9) for _ in range(500)]
     for t in stamps:
         assert format_http_date(t) == email.utils.formatdate(t, usegmt=True), t
+
+
+@pytest.mark.parametrize(
+    ("method", "status", "expected"),
+    [("GET", 200, True), ("HEAD", 200, False), ("GET", 204, False), ("GET", 304, False), ("POST", 201, True)],
+)
+def test_sends_body_tells_the_server_whether_to_produce_a_body(method: str, status: int, expected: bool) -> None:
+    writer = ResponseWriter(method, "1.1", True)
+    assert not writer.sends_body  # nothing is decided before the head
+    writer.head(status, [], None, date=DATE)
+    assert writer.sends_body is expected
