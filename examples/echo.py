@@ -5,7 +5,8 @@ Run it with ``python3 -m heron examples/echo.py:app --port 8000``.
 - any method on ``/echo``: JSON with method, decoded path, raw query, headers,
   body length and SHA-256 (the body read whole, Content-Length or chunked);
 - ``GET /plaintext``: ``Hello, World!``;
-- any method on ``/status/{code}``: that status (empty body for 1xx, 204, 304);
+- any method on ``/status/{code}``: that status (empty body for 204, 304); a
+  1xx is not a final status, so the server refuses it from a handler with 500;
 - ``GET /header?name=X&value=Y``: response header X set to Y (the server,
   not this app, refuses a value that would split the response);
 - ``GET /stream?n=N``: N chunks ``chunk{i}`` with no length given;

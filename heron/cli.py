@@ -61,6 +61,8 @@ def load_app(spec: str) -> Any:
     attr = attr or "app"
     if target.endswith(".py") or os.sep in target:
         path = os.path.abspath(target)
+        if not os.path.isfile(path):
+            raise SystemExit(f"heron: cannot load {target!r}: no such file")
         name = os.path.splitext(os.path.basename(path))[0]
         module_spec = importlib.util.spec_from_file_location(name, path)
         if module_spec is None or module_spec.loader is None:
@@ -71,7 +73,7 @@ def load_app(spec: str) -> Any:
         module_spec.loader.exec_module(module)
     else:
         sys.path.insert(0, os.getcwd())
-        module = importlib.import_module(target)
+        module = _import_module(target)
     try:
         obj = module
         for part in attr.split("."):
@@ -79,6 +81,21 @@ def load_app(spec: str) -> Any:
     except AttributeError:
         raise SystemExit(f"heron: {target!r} has no attribute {attr!r}") from None
     return obj
+
+
+def _import_module(name: str) -> Any:
+    """Import ``name``; a one-line error if it (or a package above it) does not exist.
+
+    A module missing *inside* the app is the app's own error, and keeps its
+    traceback, which says where the import was.
+    """
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        missing = exc.name or ""
+        if name == missing or name.startswith(missing + "."):
+            raise SystemExit(f"heron: cannot load {name!r}: no module named {missing!r}") from None
+        raise
 
 
 def as_handler(app: Any) -> Handler:
@@ -125,8 +142,14 @@ def serve(app: Any, config: ServerConfig | None = None, *, label: str = "app", *
 
     config = dataclasses.replace(config or ServerConfig(), **settings)
     handler = as_handler(app)
-    ssl_context = make_server_context(config.certfile, config.keyfile) if config.certfile else None
-    sock = bind_tcp(config.host, config.port, config.backlog)
+    try:
+        ssl_context = make_server_context(config.certfile, config.keyfile) if config.certfile else None
+    except OSError as exc:  # ssl.SSLError is an OSError too
+        raise SystemExit(f"heron: cannot load the TLS certificate or key: {exc}") from None
+    try:
+        sock = bind_tcp(config.host, config.port, config.backlog)
+    except OSError as exc:
+        raise SystemExit(f"heron: cannot listen on {config.host}:{config.port}: {exc.strerror or exc}") from None
     print(f"heron: serving {label} on {describe_address(sock, config.scheme)}"
           f" ({config.workers} worker{'s' if config.workers > 1 else ''})", file=sys.stderr, flush=True)
     try:

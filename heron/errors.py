@@ -51,6 +51,16 @@ class ProtocolError(HTTPError):
     """
 
 
+class ClientDisconnected(Exception):
+    """The client closed the connection (or its sending side) before its request was complete.
+
+    Not an ``HTTPError``: nobody is left to read a reply, so there is no
+    status to send. The server closes the connection; frameworks let it pass
+    through instead of logging it as a failure of the handler, because a
+    client giving up is not a bug in the server or the app.
+    """
+
+
 class ServiceUnavailable(HTTPError):
     """The server is saturated (thread pool full, shutting down); retry later."""
 

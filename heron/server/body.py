@@ -13,7 +13,9 @@ import asyncio
 from collections import deque
 from typing import Protocol
 
-from heron.errors import HTTPError
+from heron.errors import ClientDisconnected, HTTPError
+
+__all__ = ["HIGH_WATER", "BodyOwner", "BodyTimeout", "ClientDisconnected", "RequestBody"]
 
 HIGH_WATER = 65536
 """Unread body bytes buffered before the socket stops being read."""
@@ -110,7 +112,3 @@ class BodyTimeout(HTTPError):
 
     def __init__(self) -> None:
         super().__init__(408, "Request body timed out")
-
-
-class ClientDisconnected(Exception):
-    """The connection closed before the request body was complete."""

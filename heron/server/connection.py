@@ -77,6 +77,7 @@ class HTTPConnection(asyncio.Protocol):
         self.closed = False
         self._closing = False  # close once the current response is done
         self._must_close = False  # this connection may not carry another request
+        self._eof = False  # the client will send nothing more
         # the request in progress
         self._head: RequestHead | None = None
         self._body: RequestBody | None = None
@@ -130,10 +131,18 @@ class HTTPConnection(asyncio.Protocol):
         self._advance()
 
     def eof_received(self) -> bool | None:
-        # A half-closed client may still read our answer to what it sent.
-        if self._head is None and not self.parser.buffered:
-            return None  # close now
-        self._must_close = True
+        """The client shut down its sending side; it may still read our answers.
+
+        Requests already received in full are still answered, in order; the
+        connection closes once the buffer holds no complete request.
+        """
+        self._eof = True
+        body = self._body
+        if body is not None and not body.complete:
+            self._must_close = True
+            body.fail(ClientDisconnected("client closed its side before the body was complete"))
+        if self._head is None:
+            return None  # nothing in progress, and any buffered head is partial: close now
         return True
 
     def pause_writing(self) -> None:
@@ -174,7 +183,9 @@ class HTTPConnection(asyncio.Protocol):
                 return
             if event is NEED_DATA:
                 if body is None:
-                    if parser.buffered:
+                    if self._eof:
+                        self._close()
+                    elif parser.buffered:
                         if self._timer_kind != _HEADER:
                             self._arm(_HEADER, self.limits.header_timeout)
                     elif self._timer_kind is None:
@@ -258,15 +269,17 @@ class HTTPConnection(asyncio.Protocol):
                 self._must_close = True
             response = error_response(exc.status, exc.detail, exc.headers)
         except ClientDisconnected:
+            self._close()  # the request can never complete; a half-closed client must not linger
             return
         except Exception:
             logger.exception("unhandled error in handler for %s %s", head.method, head.path)
             response = error_response(500)
-        if self.closed:
+        if self._gone:
             return
         try:
             status, size = await self._send(head, response)
         except ClientDisconnected:
+            self._close()
             return
         except Exception:
             logger.exception("error sending the response to %s %s", head.method, head.path)
@@ -292,7 +305,12 @@ class HTTPConnection(asyncio.Protocol):
         return ResponseWriter(head.method, head.http_version, keep_alive)
 
     async def _send(self, head: RequestHead, response: Response) -> tuple[int, int]:
-        """Write ``response``; (status, body bytes) for the access log."""
+        """Write ``response``; (status, body bytes sent) for the access log.
+
+        The byte count is 0 where the writer sends no body (HEAD, 204, 304),
+        whatever the app put in the response.
+        """
+        _check_final_status(response.status)
         writer = self._new_writer(head)
         date = self.state.dates.now()
         if not isinstance(response, StreamingResponse):
@@ -300,13 +318,16 @@ class HTTPConnection(asyncio.Protocol):
             self._response_started = True
             self._write(data)
             self._must_close = self._must_close or not writer.keep_alive
-            return response.status, len(response.body)
+            return response.status, len(response.body) if writer.sends_body else 0
         self._write(writer.head(response.status, response.headers, None, date=date))
         self._response_started = True
         self._must_close = self._must_close or not writer.keep_alive
+        if not writer.sends_body:  # HEAD, 204, 304: produce nothing nobody will receive
+            await _close_iterable(response.content)
+            return response.status, 0
         size = 0
         async for chunk in _iterate(self.loop, response.content):
-            if self.closed:
+            if self._gone:
                 raise ClientDisconnected("client closed the connection")
             data = chunk.encode("utf-8") if isinstance(chunk, str) else chunk
             size += len(data)
@@ -335,9 +356,22 @@ class HTTPConnection(asyncio.Protocol):
 
     # -- output, timers, closing ----------------------------------------------
 
+    @property
+    def _gone(self) -> bool:
+        """No byte can go out any more: the client left, or the transport is closing.
+
+        A failed write (the client reset the connection) closes the transport
+        at once but reports ``connection_lost`` only on a later turn of the
+        loop; a streaming body that never yields to the loop would otherwise
+        go on writing into a dead socket, and asyncio logs every such write.
+        """
+        transport = self.transport
+        return self.closed or transport is None or transport.is_closing()
+
     def _write(self, data: bytes) -> None:
-        if data and not self.closed and self.transport is not None:
-            self.transport.write(data)
+        transport = self.transport
+        if data and transport is not None and not self._gone:
+            transport.write(data)
 
     def _send_error_and_close(self, status: int, detail: str, headers: list[tuple[str, str]] | None = None) -> None:
         head = self._head
@@ -410,6 +444,28 @@ class HTTPConnection(asyncio.Protocol):
     def _on_write_timeout(self) -> None:
         logger.info("%s: client did not read the response within write_timeout", self.client[0])
         self._abort()
+
+
+def _check_final_status(status: int) -> None:
+    """Refuse a handler's 1xx: it would be sent as an interim response.
+
+    RFC 9110 section 15.2: a 1xx is never the final answer, so the client
+    would go on waiting, and take the response to its next pipelined
+    request for the answer to this one. Raising here turns it into a 500.
+    """
+    if status < 200:
+        raise ValueError(f"a handler returned status {status}: a final response needs 200-599")
+
+
+async def _close_iterable(content: Any) -> None:
+    """Release a body that will not be iterated (a generator's ``finally`` runs now)."""
+    aclose = getattr(content, "aclose", None)
+    if aclose is not None:
+        await aclose()
+        return
+    close = getattr(content, "close", None)
+    if close is not None:
+        close()
 
 
 async def _iterate(loop: asyncio.AbstractEventLoop, content: Any) -> Any:

@@ -2,17 +2,21 @@
 
 SIGTERM and SIGINT start a drain: stop accepting, let in-flight requests
 finish (their responses say ``Connection: close``), close idle keep-alive
-connections at once, and after ``shutdown_timeout`` close whatever is left.
+connections at once, and after ``shutdown_timeout`` close whatever is left
+(cancelling its handler; a blocking handler's thread is abandoned).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import socket
 import ssl
+import sys
 from collections.abc import Callable
+from typing import NoReturn
 
 from heron.config import ServerConfig
 from heron.server.connection import Handler, HTTPConnection, ServerState
@@ -31,6 +35,8 @@ class Server:
                                  access_log=config.access_log)
         self.ssl_context = ssl_context
         self._stop: asyncio.Event | None = None
+        self.busy_threads = 0
+        """Blocking handlers still running when serve() returned (past shutdown_timeout)."""
 
     def stop(self) -> None:
         """Begin a graceful shutdown (safe to call from a signal handler on the loop)."""
@@ -44,7 +50,8 @@ class Server:
         self._stop = asyncio.Event()
         state = self.state
         server = await loop.create_server(
-            lambda: HTTPConnection(state), sock=sock, ssl=self.ssl_context, backlog=self.config.backlog,
+            lambda: HTTPConnection(state), sock=sock, backlog=self.config.backlog,
+            ssl=self.ssl_context, ssl_handshake_timeout=self._handshake_timeout(),
         )
         for signum in (signal.SIGTERM, signal.SIGINT):
             try:
@@ -56,17 +63,29 @@ class Server:
         try:
             await self._stop.wait()
         finally:
-            await self._drain(server)
+            await self._drain(server, pool)
             pool.shutdown(wait=False, cancel_futures=True)
+            self.busy_threads = pool.in_flight
 
-    async def _drain(self, server: asyncio.base_events.Server) -> None:
+    def _handshake_timeout(self) -> float | None:
+        """The TLS handshake is bounded by header_timeout (None: plain TCP, no handshake).
+
+        A connection is only handed to ``HTTPConnection`` (and its timers and
+        ``max_connections``) once the handshake is done, so a client that
+        connects and never finishes it would otherwise hold a socket for
+        asyncio's default of 60 seconds: a slowloris one layer down.
+        """
+        return self.config.limits.header_timeout if self.ssl_context is not None else None
+
+    async def _drain(self, server: asyncio.base_events.Server, pool: BoundedThreadPool) -> None:
+        """Stop accepting, close idle connections, wait for the rest (and for blocking handlers) until the deadline."""
         state = self.state
         state.shutting_down = True
         server.close()
         for connection in list(state.connections):
             connection.shutdown()
         deadline = asyncio.get_running_loop().time() + self.config.limits.shutdown_timeout
-        while state.connections and asyncio.get_running_loop().time() < deadline:
+        while (state.connections or pool.in_flight) and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(0.05)
         if state.connections:
             logger.warning("shutdown_timeout reached: closing %d connections", len(state.connections))
@@ -76,14 +95,57 @@ class Server:
         await asyncio.sleep(0)
 
 
+async def _cancel_leftover_tasks(grace: float = 1.0) -> None:
+    """Cancel what still runs on the loop once serving is over, and let it unwind.
+
+    That is handlers cut off by shutdown_timeout (or whose client left) and
+    TLS handshakes in progress. Left pending, each would be destroyed with
+    the loop and reported as "Task was destroyed but it is pending!", a
+    warning nobody can act on. ``grace`` bounds a handler that ignores the
+    cancellation.
+    """
+    current = asyncio.current_task()
+    tasks = [task for task in asyncio.all_tasks() if task is not current]
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        await asyncio.wait(tasks, timeout=grace)
+
+
 def run_in_process(handler: Handler, config: ServerConfig, sock: socket.socket,
                    ssl_context: ssl.SSLContext | None = None) -> None:
-    """Run a server on ``sock`` in this process until it is signalled to stop."""
+    """Run a server on ``sock`` in this process until it is signalled to stop.
+
+    If blocking handlers are still running once the drain is over (they
+    outlived ``shutdown_timeout``), the process exits without them.
+    """
     loop = loop_factory(config.loop)()
     asyncio.set_event_loop(loop)
+    server = Server(handler, config, ssl_context)
     try:
-        loop.run_until_complete(Server(handler, config, ssl_context).serve(sock))
+        loop.run_until_complete(server.serve(sock))
     finally:
+        loop.run_until_complete(_cancel_leftover_tasks())
         loop.run_until_complete(loop.shutdown_asyncgens())
         asyncio.set_event_loop(None)
         loop.close()
+    if server.busy_threads:
+        _exit_without_threads(server.busy_threads)
+
+
+def _exit_without_threads(busy: int) -> NoReturn:
+    """End the process now, abandoning pool threads stuck in blocking handlers.
+
+    A thread cannot be interrupted, and Python joins thread-pool threads at
+    exit, so a handler blocked in ``time.sleep`` or a slow query would hold
+    the process past the deadline ``shutdown_timeout`` promises.
+    """
+    logger.warning("%d blocking handler%s still running after shutdown_timeout: exiting without waiting",
+                   busy, "" if busy == 1 else "s")
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # closed or broken: nothing more can be said
+            pass
+    os._exit(0)

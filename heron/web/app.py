@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from heron.errors import HTTPError
+from heron.errors import ClientDisconnected, HTTPError
 from heron.web.request import Request
 from heron.web.response import JSONResponse, Response, error_response
 from heron.web.routing import Router
@@ -64,7 +64,11 @@ class App:
         return self.route(path, ["DELETE"])
 
     async def handle(self, request: Request) -> Response:
-        """Answer one request; never raises for an error in a handler."""
+        """Answer one request; never raises for an error in a handler.
+
+        The one exception that passes through is ``ClientDisconnected``
+        (the request body can no longer arrive): there is nobody to answer.
+        """
         try:
             try:
                 handler, params = self.router.match(request.method, request.path)
@@ -81,6 +85,8 @@ class App:
             return to_response(result)
         except HTTPError as exc:
             return error_response(exc.status, exc.detail, exc.headers)
+        except ClientDisconnected:
+            raise  # the client is gone: the server closes, and it is not the handler's error
         except Exception:
             logger.exception("unhandled error in handler for %s %s", request.method, request.path)
             return error_response(500)

@@ -1,0 +1,68 @@
+"""A test app whose async handlers take their time, for shutdown, 100-continue and worker tests.
+
+Handlers print a marker to stderr when they start, so a test can wait for
+"the request is in flight" instead of sleeping and hoping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+
+from collections.abc import AsyncIterator
+
+from heron import App, Request, Response, StreamingResponse
+
+app = App()
+
+
+def _seconds(request: Request) -> float:
+    return float(request.query.get("s", ["1"])[0])
+
+
+@app.get("/sleep")
+async def sleep(request: Request) -> Response:
+    print("slow: sleep started", file=sys.stderr, flush=True)
+    await asyncio.sleep(_seconds(request))
+    return Response("slept\n")
+
+
+@app.post("/read-later")
+async def read_later(request: Request) -> Response:
+    """Wait, then read the body: 100 Continue must not be sent before the read."""
+    print("slow: read-later started", file=sys.stderr, flush=True)
+    await asyncio.sleep(_seconds(request))
+    body = await request.body()
+    return Response(f"read {len(body)}\n")
+
+
+@app.get("/pid")
+async def pid(request: Request) -> Response:
+    return Response(f"{os.getpid()}\n")
+
+
+@app.get("/broken-stream")
+async def broken_stream(request: Request) -> Response:
+    """A stream whose generator fails after the head and two chunks went out."""
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"first\n"
+        yield b"second\n"
+        raise RuntimeError("deliberate failure in the middle of a stream")
+
+    return StreamingResponse(chunks())
+
+
+@app.get("/marked-stream")
+async def marked_stream(request: Request) -> Response:
+    """A stream that says on stderr when its generator starts and when it is closed."""
+
+    async def chunks() -> AsyncIterator[bytes]:
+        try:
+            print("slow: stream generator running", file=sys.stderr, flush=True)
+            yield b"produced\n"
+        finally:
+            print("slow: stream generator closed", file=sys.stderr, flush=True)
+
+    return StreamingResponse(chunks())

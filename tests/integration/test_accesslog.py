@@ -1,0 +1,59 @@
+"""The access log: one Combined Log Format line per response on stderr, or none with --no-access-log."""
+
+from __future__ import annotations
+
+import re
+
+import requests
+
+from .conftest import Serve
+from .support import exchange, get
+
+CLF = re.compile(
+    r'^127\.0\.0\.1 - - \[\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2} \+0000\] '
+    r'"GET /plaintext\?from=test HTTP/1\.1" 200 13 "http://referrer\.example/" "integration-test/1\.0"$',
+    re.MULTILINE)
+
+
+def test_access_log_line_is_written_in_combined_log_format(serve: Serve) -> None:
+    server = serve(access_log=True)
+    requests.get(server.url("/plaintext?from=test"), timeout=5,
+                 headers={"Referer": "http://referrer.example/", "User-Agent": "integration-test/1.0"})
+    server.wait_for_stderr(CLF.pattern)
+
+
+def test_access_log_records_status_and_dash_for_empty_body(serve: Serve) -> None:
+    server = serve(access_log=True)
+    requests.get(server.url("/status/204"), timeout=5)
+    requests.get(server.url("/nowhere"), timeout=5)
+    requests.post(server.url("/echo"), data=b"abc", timeout=5)
+    log = server.wait_for_stderr(r'"POST /echo HTTP/1\.1" 200 \d+ ')
+    assert re.search(r'"GET /status/204 HTTP/1\.1" 204 - "-" "python-requests/', log)
+    assert re.search(r'"GET /nowhere HTTP/1\.1" 404 10 "-" "python-requests/', log)
+
+
+def test_access_log_escapes_what_the_client_sent(serve: Serve) -> None:
+    server = serve(access_log=True)
+    exchange(server, get("/plaintext", ("User-Agent", 'evil"\tx\\'), ("Connection", "close")))
+    log = server.wait_for_stderr(r'"GET /plaintext HTTP/1\.1" 200')
+    line = next(line for line in log.splitlines() if "/plaintext" in line)
+    assert line.endswith(r'"evil\"\tx\\"'), "a quote, tab or backslash from the client reached the log raw"
+
+
+def test_no_access_log_turns_it_off(serve: Serve) -> None:
+    server = serve(access_log=False)
+    for _ in range(3):
+        assert requests.get(server.url("/plaintext"), timeout=5).status_code == 200
+    server.stop()  # all output is flushed once the process has exited
+    log = server.stderr()
+    assert "/plaintext" not in log
+    assert log.count("\n") == 1  # only the "serving ... on" line
+
+
+def test_access_log_counts_no_body_bytes_for_head(serve: Serve) -> None:
+    server = serve(access_log=True)
+    assert requests.head(server.url("/plaintext"), timeout=5).headers["Content-Length"] == "13"
+    assert requests.head(server.url("/stream?n=3"), timeout=5).status_code == 200
+    log = server.wait_for_stderr(r'"HEAD /stream\?n=3 HTTP/1\.1" 200', timeout=5)
+    assert re.search(r'"HEAD /plaintext HTTP/1\.1" 200 - ', log), "bytes never sent were logged as sent"
+    assert re.search(r'"HEAD /stream\?n=3 HTTP/1\.1" 200 - ', log)

@@ -1,0 +1,94 @@
+"""Many clients, big bodies, slow readers and clients that leave early: the server copes and stays quiet."""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+
+from .conftest import Serve
+from .support import ResponseReader, Server, get, parse_responses, recv_until_close, request
+
+
+def test_many_concurrent_clients_are_all_served(echo_server: Server) -> None:
+    def one(i: int) -> str:
+        with requests.Session() as session:
+            replies = [session.post(echo_server.url(f"/echo?c={i}"), data=b"x" * i, timeout=10).json()
+                       for _ in range(5)]
+        assert all(r["body_len"] == i for r in replies)
+        return str(replies[-1]["query"])
+
+    with ThreadPoolExecutor(50) as pool:
+        queries = list(pool.map(one, range(100)))
+    assert queries == [f"c={i}" for i in range(100)]
+
+
+def test_large_upload_arrives_intact(echo_server: Server) -> None:
+    payload = bytes(range(256)) * 40_000  # 10 MB: well past every buffer, so reading pauses and resumes
+    response = requests.post(echo_server.url("/echo"), data=payload, timeout=30)
+    assert response.json()["body_len"] == len(payload)
+    assert response.json()["body_sha256"] == hashlib.sha256(payload).hexdigest()
+
+
+def test_large_chunked_upload_arrives_intact(echo_server: Server) -> None:
+    pieces = [bytes([i % 256]) * 50_000 for i in range(60)]
+    response = requests.post(echo_server.url("/echo"), data=iter(pieces), timeout=30)
+    assert response.json()["body_sha256"] == hashlib.sha256(b"".join(pieces)).hexdigest()
+
+
+def test_slow_but_steady_reader_gets_the_whole_stream_despite_a_short_write_timeout(serve: Serve) -> None:
+    server = serve("--write-timeout", "0.5")
+    sock = server.connect(rcvbuf=16384)
+    try:
+        sock.sendall(get("/stream?n=100000", ("Connection", "close")) * 1)
+        data = bytearray()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            sock.settimeout(5)
+            chunk = sock.recv(262144)
+            if not chunk:
+                break
+            data += chunk
+            time.sleep(0.01)  # slower than the server writes, never stalled for write_timeout
+    finally:
+        sock.close()
+    (response,) = parse_responses(bytes(data))
+    assert response.complete
+    assert response.body == b"".join(b"chunk%d\n" % i for i in range(100000))
+    assert "write_timeout" not in server.stderr()
+
+
+def test_client_leaving_mid_stream_is_not_logged_as_an_error(serve: Serve) -> None:
+    server = serve()
+    sock = server.connect()
+    sock.sendall(get("/stream?n=100000"))
+    assert sock.recv(1000).startswith(b"HTTP/1.1 200 OK")
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")  # RST on close
+    sock.close()
+    assert requests.get(server.url("/plaintext"), timeout=5).text == "Hello, World!"
+    server.stop()
+    log = server.stderr()
+    assert "ERROR" not in log and "Traceback" not in log
+    assert "socket.send() raised exception" not in log, "the stream went on writing into the dead socket"
+    assert log.count("\n") == 1  # nothing but the "serving on" line
+
+
+def test_half_closed_client_gets_answers_to_every_request_it_sent(echo_server: Server) -> None:
+    with echo_server.connect() as sock:
+        sock.sendall(get("/echo?n=1") + request("POST", "/echo?n=2", [("Content-Length", "3")], b"abc")
+                     + get("/echo?n=3"))
+        sock.shutdown(socket.SHUT_WR)
+        responses = ResponseReader(sock).read_all(["GET", "POST", "GET"])
+    assert [r.json()["query"] for r in responses] == ["n=1", "n=2", "n=3"]
+
+
+def test_half_closed_client_with_a_partial_request_is_closed(echo_server: Server) -> None:
+    with echo_server.connect() as sock:
+        sock.sendall(get("/plaintext") + b"GET /plain")
+        sock.shutdown(socket.SHUT_WR)
+        received = recv_until_close(sock, 2.0)
+    assert received.closed
+    assert [r.body for r in parse_responses(received.data)] == [b"Hello, World!"]

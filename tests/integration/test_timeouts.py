@@ -1,0 +1,165 @@
+"""Every timeout fires with the right answer and closes the connection, even against a client that keeps trickling."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+from .conftest import Serve
+from .support import ResponseReader, get, parse_responses, recv_until_close, request, wait_readable
+
+
+def test_slowloris_head_gets_408_within_header_timeout_although_bytes_keep_coming(serve: Serve) -> None:
+    server = serve("--header-timeout", "0.5")
+    trickle = get("/plaintext", *[(f"X-Pad-{i}", "y" * 20) for i in range(50)])
+    received = b""
+    with server.connect() as sock:
+        started = time.monotonic()
+        for byte in trickle:
+            try:
+                sock.sendall(bytes([byte]))
+            except OSError:  # the server closed on us mid-send
+                break
+            if wait_readable(sock, 0.02):
+                rest = recv_until_close(sock, 2.0)
+                received = rest.data
+                assert rest.closed
+                break
+        elapsed = time.monotonic() - started
+    assert elapsed < 1.5, f"slowloris kept the connection {elapsed:.2f}s with header_timeout 0.5"
+    assert elapsed >= 0.45
+    responses = parse_responses(received)
+    assert [r.status for r in responses] == [408]
+    assert responses[0].closes
+    server.wait_for_stderr("408: request head not received within header_timeout")
+
+
+def test_connection_that_sends_nothing_is_closed_after_header_timeout(serve: Serve) -> None:
+    server = serve("--header-timeout", "0.5")
+    with server.connect() as sock:
+        started = time.monotonic()
+        received = recv_until_close(sock, 3.0)
+        elapsed = time.monotonic() - started
+    assert received.closed and received.data == b"", "an idle new connection gets no response, only a close"
+    assert 0.4 <= elapsed < 1.5
+
+
+def test_idle_keep_alive_connection_is_closed_after_keepalive_timeout(serve: Serve) -> None:
+    server = serve("--keepalive-timeout", "0.5")
+    with server.connect() as sock:
+        sock.sendall(get("/plaintext"))
+        assert ResponseReader(sock).read().status == 200
+        started = time.monotonic()
+        received = recv_until_close(sock, 3.0)
+        elapsed = time.monotonic() - started
+    assert received.closed and received.data == b""
+    assert 0.4 <= elapsed < 1.5
+
+
+def test_keep_alive_connection_used_in_time_stays_open(serve: Serve) -> None:
+    server = serve("--keepalive-timeout", "0.6")
+    with server.connect() as sock:
+        reader = ResponseReader(sock)
+        for _ in range(4):  # 4 x 0.3 s: longer than the timeout in total, never idle that long
+            sock.sendall(get("/plaintext"))
+            assert reader.read().status == 200
+            time.sleep(0.3)
+        sock.sendall(get("/plaintext"))
+        assert reader.read().status == 200
+
+
+def test_stalled_body_gets_408_and_close_after_body_timeout(serve: Serve) -> None:
+    server = serve("--body-timeout", "0.5")
+    with server.connect() as sock:
+        sock.sendall(request("POST", "/echo", [("Content-Length", "100")], b"x" * 10))
+        started = time.monotonic()
+        received = recv_until_close(sock, 3.0)
+        elapsed = time.monotonic() - started
+    assert received.closed
+    assert 0.4 <= elapsed < 1.5
+    responses = parse_responses(received.data, ["POST"])
+    assert [r.status for r in responses] == [408]
+    assert responses[0].closes
+    server.wait_for_stderr("408: request body stalled longer than body_timeout")
+
+
+def test_stalled_chunked_body_gets_408(serve: Serve) -> None:
+    server = serve("--body-timeout", "0.5")
+    with server.connect() as sock:
+        sock.sendall(request("POST", "/echo", [("Transfer-Encoding", "chunked")], b"a\r\n01234"))
+        received = recv_until_close(sock, 3.0)
+    assert received.closed
+    assert [r.status for r in parse_responses(received.data, ["POST"])] == [408]
+
+
+# /stream?n=100000 is about 1.6 MB; the kernel's send buffer on loopback can grow
+# to 4 MB (tcp_wmem) and swallow a whole response, so a few are pipelined to be
+# sure the server, not the kernel, is left holding unsent bytes.
+STREAMS = 8
+STREAM_BYTES = 100000 * len("chunk99999\n")
+
+
+def test_client_that_never_reads_is_cut_off_after_write_timeout(serve: Serve) -> None:
+    server = serve("--write-timeout", "0.5")
+    sock = server.connect(rcvbuf=4096)
+    try:
+        sock.sendall(get("/stream?n=100000") * STREAMS)
+        # Never read: the buffers fill, then write_timeout must end the connection.
+        server.wait_for_stderr("did not read the response within write_timeout", timeout=15)
+        received = recv_until_close(sock, 10.0)
+    finally:
+        sock.close()
+    assert received.closed, "the connection was still open after the write timeout"
+    assert len(received.data) < STREAMS * STREAM_BYTES
+    responses = parse_responses(received.data)
+    assert 1 <= len(responses) < STREAMS
+    assert not responses[-1].complete, "the connection ended between responses: nothing was cut off"
+
+
+def test_server_still_serves_after_cutting_off_a_slow_reader(serve: Serve) -> None:
+    server = serve("--write-timeout", "0.3")
+    slow = server.connect(rcvbuf=4096)
+    try:
+        slow.sendall(get("/stream?n=100000") * STREAMS)
+        with server.connect() as sock:
+            sock.sendall(get("/plaintext"))
+            assert ResponseReader(sock).read().body == b"Hello, World!"
+        server.wait_for_stderr("write_timeout", timeout=10)
+    finally:
+        slow.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        slow.close()
+    with server.connect() as sock:
+        sock.sendall(get("/plaintext"))
+        assert ResponseReader(sock).read().body == b"Hello, World!"
+
+
+def test_slowloris_on_a_kept_alive_connection_also_gets_408(serve: Serve) -> None:
+    server = serve("--header-timeout", "0.5", "--keepalive-timeout", "5")
+    with server.connect() as sock:
+        sock.sendall(get("/plaintext"))
+        assert ResponseReader(sock).read().status == 200
+        started = time.monotonic()
+        for byte in get("/plaintext", ("X-Pad", "p" * 200)):
+            try:
+                sock.sendall(bytes([byte]))
+            except OSError:
+                break
+            if wait_readable(sock, 0.02):
+                break
+        received = recv_until_close(sock, 2.0)
+        elapsed = time.monotonic() - started
+    assert [r.status for r in parse_responses(received.data)] == [408]
+    assert elapsed < 1.5, "the header timeout reset with every trickled byte"
+
+
+def test_unread_body_that_stalls_after_the_response_is_closed_after_body_timeout(serve: Serve) -> None:
+    server = serve("--body-timeout", "0.5")
+    with server.connect() as sock:
+        sock.sendall(request("POST", "/status/200", [("Content-Length", "1000")], b"x" * 10))
+        reader = ResponseReader(sock)
+        assert reader.read("POST").status == 200  # answered without reading; the rest is to be drained
+        started = time.monotonic()
+        received = recv_until_close(sock, 3.0)
+        elapsed = time.monotonic() - started
+    assert received.closed and received.data == b""
+    assert elapsed < 1.5
