@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable
 from types import FrameType
@@ -21,13 +22,32 @@ RESTART_DELAY = 1.0
 """Seconds to wait before restarting a child that died, so a crash loop cannot spin."""
 
 
+ORPHAN_CHECK_INTERVAL = 1.0
+"""Seconds between a worker's checks that its supervisor is still alive."""
+
+
+def _watch_parent(parent: int) -> None:
+    """Drain this worker if the supervisor dies without telling it (SIGKILL, OOM).
+
+    Without this, orphaned workers would go on accepting on the shared
+    socket with nobody to stop or restart them. Runs in a daemon thread of
+    the worker; SIGTERM starts the same graceful drain as for a normal stop.
+    """
+    while os.getppid() == parent:
+        time.sleep(ORPHAN_CHECK_INTERVAL)
+    logger.warning("worker %d: supervisor %d is gone; shutting down", os.getpid(), parent)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
 def _spawn(target: Callable[[], None]) -> int:
+    parent = os.getpid()
     pid = os.fork()
     if pid == 0:
         code = 1
         try:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             signal.signal(signal.SIGINT, signal.SIG_DFL)
+            threading.Thread(target=_watch_parent, args=(parent,), name="heron-orphan-watch", daemon=True).start()
             target()
             code = 0
         except BaseException:

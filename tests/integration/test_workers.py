@@ -56,3 +56,17 @@ def test_killed_worker_is_replaced(serve: Serve) -> None:
         pids.add(int(response.text))
     assert victim not in pids
     assert len(pids) == 2, "the dead worker was not replaced"
+
+
+def test_workers_stop_when_their_supervisor_is_killed(serve: Serve) -> None:
+    server = serve("--workers", "2", app=app_spec("slow"))
+    pids: set[int] = set()
+    deadline = time.monotonic() + 15
+    while len(pids) < 2 and time.monotonic() < deadline:
+        pids.add(int(requests.get(server.url("/pid"), headers={"Connection": "close"}, timeout=5).text))
+    server.signal(9)  # the supervisor dies without forwarding anything
+    server.wait_exit(5)
+    deadline = time.monotonic() + 10
+    while any(pid_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(pid_alive(pid) for pid in pids), "orphaned workers kept serving"
