@@ -62,10 +62,10 @@ class Limits:
         "beyond this the socket is not read until the queue drains.")
     header_timeout: float = _limit(
         10.0, "seconds", "408 Request Timeout, then close",
-        "Time to receive a whole request head: from the accept (the TLS "
-        "handshake included) for a connection's first request, from the first "
-        "byte for later ones. It does not reset as bytes trickle in: the "
-        "slowloris defence.")
+        "Time to receive a whole request head: from the accept for a "
+        "connection's first request, from the first byte for later ones; a TLS "
+        "handshake gets the same allowance before that. It does not reset as "
+        "bytes trickle in: the slowloris defence.")
     body_timeout: float = _limit(
         30.0, "seconds", "408 Request Timeout, then close",
         "Longest wait for the next piece of a request body while a handler is "
