@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
 from heron.errors import HTTPError, ProtocolError
 from heron.limits import Limits
@@ -97,14 +97,17 @@ class HTTPConnection(asyncio.Protocol):
     # -- asyncio.Protocol ---------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports implement asyncio.Transport without subclassing it.
+        self.transport = transport = cast(asyncio.Transport, transport)
         peer = transport.get_extra_info("peername")
         if isinstance(peer, tuple):
             self.client = (str(peer[0]), int(peer[1]))
         connections = self.state.connections
         connections.add(self)
-        if len(connections) > self.limits.max_connections or self.state.shutting_down:
+        if self.state.shutting_down:
+            self._send_error_and_close(503, "Shutting down", [("Retry-After", "1")])
+            return
+        if len(connections) > self.limits.max_connections:
             logger.warning("refusing connection from %s: %d connections open (max_connections)",
                            self.client[0], len(connections) - 1)
             self._send_error_and_close(503, "Too many connections", [("Retry-After", "1")])

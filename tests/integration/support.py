@@ -116,6 +116,10 @@ def _kill_group(pgid: int) -> None:
         pass
 
 
+TEST_LOOP = os.environ.get("HERON_TEST_LOOP", "asyncio")
+"""The event loop servers run on unless a test picks one; scripts/test runs the suite on each."""
+
+
 def start_server(
     args: Sequence[str],
     stderr_path: Path,
@@ -131,6 +135,8 @@ def start_server(
     without sending a byte: that needs the event loop to be running, and
     leaves no request (and no access-log line) behind.
     """
+    if "--loop" not in args:
+        args = [*args, "--loop", TEST_LOOP]
     stderr_file = stderr_path.open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "heron", *args],

@@ -66,3 +66,9 @@ async def marked_stream(request: Request) -> Response:
             print("slow: stream generator closed", file=sys.stderr, flush=True)
 
     return StreamingResponse(chunks())
+
+
+@app.get("/loop")
+async def loop_kind(request: Request) -> Response:
+    """The module of the running event loop's class: which --loop is in use."""
+    return Response(type(asyncio.get_running_loop()).__module__ + "\n")
