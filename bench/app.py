@@ -1,4 +1,6 @@
-"""The benchmark app: the endpoints ../shared/bench's harness expects, as a heron App.
+"""The benchmark app: the endpoints bench/run.py checks and loads, as a heron App.
+
+Same endpoints and byte-identical bodies as the anchor servers' apps in bench/apps/.
 
 GET /plaintext, /json, /user/{name}, /static/{file}; POST /echo. All handlers
 are ``async def`` so they run on the event loop.
