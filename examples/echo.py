@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator
 from heron import App, HTTPError, JSONResponse, Request, Response, StreamingResponse
 
 app = App()
-ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"]
+ALL_METHODS = ["*"]  # every method, including extension methods such as PROPFIND
 MAX_STREAM_CHUNKS = 100_000
 
 

@@ -40,7 +40,10 @@ class App:
         self.router = Router()
 
     def route(self, path: str, methods: list[str] | None = None) -> Callable[[F], F]:
-        """Register the decorated function for ``path`` and ``methods`` (default GET)."""
+        """Register the decorated function for ``path`` and ``methods`` (default GET).
+
+        ``methods=["*"]`` answers every method, including ones no RFC defines.
+        """
 
         def register(handler: F) -> F:
             self.router.add(path, methods or ["GET"], handler)
@@ -70,6 +73,8 @@ class App:
         (the request body can no longer arrive): there is nobody to answer.
         """
         try:
+            if request.raw_path == "*":  # OPTIONS * (RFC 9110 section 9.3.7): the server as a whole
+                return Response(b"", 204, [("Allow", ", ".join(self.router.methods()))])
             try:
                 handler, params = self.router.match(request.method, request.path)
             except HTTPError as exc:

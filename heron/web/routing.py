@@ -16,6 +16,9 @@ from typing import Any
 
 from heron.errors import HTTPError
 
+ANY_METHOD = "*"
+"""Register a handler under this method to answer every method, even unknown ones."""
+
 # name -> (regex for one match, conversion)
 CONVERTERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "str": (r"[^/]+", str),
@@ -93,6 +96,13 @@ class Router:
                     f"{describe_handler(route.handlers[method])}, registered first")
             route.handlers[method] = handler
 
+    def methods(self) -> list[str]:
+        """Every method some route answers (for ``OPTIONS *``)."""
+        methods = {"OPTIONS"}
+        for route in self._by_pattern.values():
+            methods.update(_allowed(route))
+        return sorted(methods)
+
     def match(self, method: str, path: str) -> tuple[Callable[..., Any], dict[str, Any]]:
         """The handler and parameters for a request; HTTPError 404 or 405 otherwise."""
         route = self._static.get(path)
@@ -111,12 +121,14 @@ class Router:
         if handler is None and method == "HEAD":
             handler = route.handlers.get("GET")
         if handler is None:
+            handler = route.handlers.get(ANY_METHOD)
+        if handler is None:
             raise HTTPError(405, headers=[("Allow", ", ".join(_allowed(route)))])
         return handler, params
 
 
 def _allowed(route: Route) -> list[str]:
-    methods = set(route.handlers)
+    methods = set(route.handlers) - {ANY_METHOD}
     if "GET" in methods:
         methods.add("HEAD")
     methods.add("OPTIONS")

@@ -141,3 +141,20 @@ def test_unknown_path_gets_404_and_wrong_method_405_with_allow(echo_server: Serv
     response = requests.delete(echo_server.url("/plaintext"), timeout=5)
     assert response.status_code == 405
     assert response.headers["Allow"] == "GET, HEAD, OPTIONS"
+
+
+@pytest.mark.parametrize("method", ["PROPFIND", "BREW", "OPTIONS", "TRACE", "PATCH"])
+def test_echo_answers_any_method_including_extension_methods(echo_server: Server, method: str) -> None:
+    with echo_server.connect() as sock:
+        sock.sendall(request(method, "/echo?q=1"))
+        response = ResponseReader(sock).read(method)
+    assert response.status == 200
+    assert response.json()["method"] == method
+
+
+def test_options_asterisk_gets_204_with_allow(echo_server: Server) -> None:
+    with echo_server.connect() as sock:
+        sock.sendall(request("OPTIONS", "*"))
+        response = ResponseReader(sock).read("OPTIONS")
+    assert response.status == 204
+    assert "GET" in (response.header("allow") or "")

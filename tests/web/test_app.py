@@ -127,3 +127,9 @@ def test_options_answers_204_with_allow() -> None:
 
 def test_percent_encoded_path_is_decoded_for_routing() -> None:
     assert run(app, "GET", "/t%65xt").body == b"hi"
+
+
+def test_options_asterisk_describes_the_whole_server() -> None:
+    response = run(app, "OPTIONS", "*")
+    assert response.status == 204
+    assert response.header("Allow") == "GET, HEAD, OPTIONS, POST"

@@ -81,3 +81,27 @@ def test_duplicate_route_is_refused_naming_the_existing_handler() -> None:
     router.add("/x", ["GET"], handler_named("first"))
     with pytest.raises(ValueError, match="second .*conflicts with .*first"):
         router.add("/x", ["GET"], handler_named("second"))
+
+
+def test_any_method_route_answers_extension_methods_and_never_405() -> None:
+    router = Router()
+    h = handler_named("any")
+    router.add("/echo", ["*"], h)
+    for method in ("GET", "HEAD", "PROPFIND", "BREW"):
+        assert router.match(method, "/echo")[0] is h
+
+
+def test_a_specific_method_beats_any() -> None:
+    router = Router()
+    specific, anything = handler_named("specific"), handler_named("any")
+    router.add("/x", ["*"], anything)
+    router.add("/x", ["POST"], specific)
+    assert router.match("POST", "/x")[0] is specific
+    assert router.match("PUT", "/x")[0] is anything
+
+
+def test_methods_lists_what_the_whole_app_answers() -> None:
+    router = Router()
+    router.add("/a", ["GET"], handler_named("a"))
+    router.add("/b/{x}", ["DELETE", "*"], handler_named("b"))
+    assert router.methods() == ["DELETE", "GET", "HEAD", "OPTIONS"]
