@@ -162,6 +162,14 @@ class HTTPConnection(asyncio.Protocol):
             self._drain_waiter = None
             if not waiter.done():
                 waiter.set_result(None)
+        if self._head is None and not self._gone:
+            self.loop.call_soon(self._continue_reading)
+
+    def _continue_reading(self) -> None:
+        """Go on with pipelined requests held back while the client was not reading."""
+        if self._head is None and not self._gone and not self._writing_paused:
+            self._resume_reading()
+            self._advance()
 
     # -- reading requests ---------------------------------------------------
 
@@ -177,8 +185,15 @@ class HTTPConnection(asyncio.Protocol):
                 if parser.buffered > self.limits.max_pipelined_bytes:
                     self._pause_reading()
                 return
-            if self._must_close and body is None:
-                return
+            if body is None:
+                if self._must_close:
+                    return
+                if self._writing_paused:
+                    # The client is not reading its answers: start no new request
+                    # (and read no more) until it does, so responses cannot pile
+                    # up in memory; write_timeout ends the wait.
+                    self._pause_reading()
+                    return
             try:
                 event = parser.next_event()
             except ProtocolError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -92,3 +93,37 @@ def test_half_closed_client_with_a_partial_request_is_closed(echo_server: Server
         received = recv_until_close(sock, 2.0)
     assert received.closed
     assert [r.body for r in parse_responses(received.data)] == [b"Hello, World!"]
+
+
+def _rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        return int(re.search(r"VmRSS:\s+(\d+)", status.read()).group(1))  # type: ignore[union-attr]
+
+
+def test_pipelining_client_that_never_reads_cannot_grow_server_memory(serve: Serve) -> None:
+    """Answers to a client that does not read must not pile up in the server.
+
+    Without backpressure the server would go on parsing pipelined requests
+    and queueing responses in its send buffer (about 75 MiB in 8 s here);
+    with it, it stops reading once the client stops reading.
+    """
+    server = serve()
+    before = _rss_kib(server.pid)
+    requests_block = b"GET /echo HTTP/1.1\r\nHost: t\r\n\r\n" * 1000
+    with server.connect(rcvbuf=4096) as sock:
+        sock.setblocking(False)
+        pending = memoryview(requests_block)
+        sent = 0
+        start = last_progress = time.monotonic()
+        while time.monotonic() - last_progress < 1.0 and time.monotonic() - start < 5.0:
+            try:
+                n = sock.send(pending)
+            except BlockingIOError:
+                time.sleep(0.01)
+                continue
+            sent += n
+            pending = pending[n:] or memoryview(requests_block)
+            last_progress = time.monotonic()
+        growth_mib = (_rss_kib(server.pid) - before) / 1024
+    assert growth_mib < 16, f"server grew {growth_mib:.0f} MiB while a client sent {sent / 1e6:.0f} MB unread"
+    assert requests.get(server.url("/plaintext"), timeout=5).status_code == 200
