@@ -12,6 +12,7 @@ import logging
 import time
 
 from heron.protocol.events import RequestHead
+from heron.server.clock import SecondCache
 
 logger = logging.getLogger("heron.access")
 
@@ -25,23 +26,20 @@ def _escape(value: str) -> str:
     return value.encode("unicode_escape").decode("ascii").replace('"', '\\"')
 
 
+def _clf_time(second: int) -> str:
+    """``10/Oct/2000:13:55:36 +0000``: the timestamp of Common Log Format, in UTC."""
+    t = time.gmtime(second)
+    return "%02d/%s/%04d:%02d:%02d:%02d +0000" % (
+        t.tm_mday, _MONTHS[t.tm_mon - 1], t.tm_year, t.tm_hour, t.tm_min, t.tm_sec)
+
+
 class AccessLog:
     """Formats and emits access lines; the timestamp is formatted once a second."""
 
-    __slots__ = ("_second", "_stamp")
+    __slots__ = ("_clock",)
 
     def __init__(self) -> None:
-        self._second = -1
-        self._stamp = ""
-
-    def _now(self) -> str:
-        second = int(time.time())
-        if second != self._second:
-            t = time.gmtime(second)
-            self._second = second
-            self._stamp = "%02d/%s/%04d:%02d:%02d:%02d +0000" % (
-                t.tm_mday, _MONTHS[t.tm_mon - 1], t.tm_year, t.tm_hour, t.tm_min, t.tm_sec)
-        return self._stamp
+        self._clock = SecondCache(_clf_time)
 
     def record(self, client: str, head: RequestHead, status: int, size: int) -> None:
         if not logger.isEnabledFor(logging.INFO):
@@ -55,6 +53,6 @@ class AccessLog:
                 user_agent = _escape(value)
         logger.info(
             '%s - - [%s] "%s %s HTTP/%s" %d %s "%s" "%s"',
-            client, self._now(), head.method, _escape(head.target), head.http_version,
+            client, self._clock.now(), head.method, _escape(head.target), head.http_version,
             status, size if size else "-", referer, user_agent,
         )

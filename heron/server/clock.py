@@ -1,22 +1,25 @@
-"""The cached ``Date`` header value (server layer: the only layer with a clock).
+"""Timestamps formatted once a second (server layer: the only layer with a clock).
 
-RFC 9110 section 6.6.1 wants a Date on every response, but it only changes
-once a second, so formatting it per response would be wasted work.
+RFC 9110 section 6.6.1 wants a Date on every response and the access log
+stamps every line, but both only change once a second, so formatting them
+per response would be wasted work.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from heron.protocol.writer import format_http_date
 
 
-class DateCache:
-    """Formats the current time at most once per second."""
+class SecondCache:
+    """The current time through ``format``, recomputed at most once per second."""
 
-    __slots__ = ("_second", "_value")
+    __slots__ = ("_format", "_second", "_value")
 
-    def __init__(self) -> None:
+    def __init__(self, format: Callable[[int], str]) -> None:
+        self._format = format
         self._second = -1
         self._value = ""
 
@@ -24,5 +27,10 @@ class DateCache:
         second = int(time.time())
         if second != self._second:
             self._second = second
-            self._value = format_http_date(second)
+            self._value = self._format(second)
         return self._value
+
+
+def http_date_clock() -> SecondCache:
+    """The value of the ``Date`` header (IMF-fixdate), cached for the current second."""
+    return SecondCache(format_http_date)

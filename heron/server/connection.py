@@ -32,7 +32,7 @@ from heron.protocol.parser import RequestParser
 from heron.protocol.writer import HeaderError, ResponseWriter
 from heron.server.accesslog import AccessLog
 from heron.server.body import BodyTimeout, ClientDisconnected, RequestBody
-from heron.server.clock import DateCache
+from heron.server.clock import http_date_clock
 from heron.web.request import Request
 from heron.web.response import Response, StreamingResponse, error_response
 
@@ -58,7 +58,7 @@ class ServerState:
         self.handler = handler
         self.limits = limits
         self.scheme = scheme
-        self.dates = DateCache()
+        self.dates = http_date_clock()
         self.access_log = AccessLog() if access_log else None
         self.connections: set[HTTPConnection] = set()
         self.shutting_down = False
