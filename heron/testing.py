@@ -1,0 +1,267 @@
+"""Testing heron apps: an in-process client and a real server in a thread.
+
+``TestClient(app)`` calls the app directly, without sockets, the way a
+unit test wants: fast, deterministic, with a cookie jar. It still runs
+every response header through the protocol writer's checks, so a header
+that the server would refuse fails the test too.
+
+``live_server(app)`` runs the real server (event loop, parser, writer,
+timeouts) on a free loopback port in a background thread, for tests that
+want real clients; ``heron.pytest_plugin`` wraps it as a fixture.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json as jsonlib
+import socket
+import threading
+from collections.abc import AsyncIterable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from http.cookies import SimpleCookie
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from heron.config import ServerConfig
+from heron.protocol.events import RequestHead
+from heron.protocol.headers import Headers
+from heron.protocol.writer import validate_headers
+from heron.web.request import Request
+from heron.web.response import Response, StreamingResponse
+
+__all__ = ["TestClient", "TestResponse", "live_server"]
+
+
+class _MemoryBody:
+    """A request body held in memory, handed out in one piece."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    async def read_chunk(self) -> bytes:
+        data, self._data = self._data, b""
+        return data
+
+
+class TestResponse:
+    """What the app answered: status, headers, and the whole body."""
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    def __init__(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        self.status = status
+        self.headers = Headers(headers)
+        self.body = body
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8")
+
+    def json(self) -> Any:
+        return jsonlib.loads(self.body)
+
+    def __repr__(self) -> str:
+        return f"<TestResponse {self.status}>"
+
+
+class TestClient:
+    """Drive an app in-process: ``client.get("/user/ada").text``.
+
+    Cookies the app sets are kept and sent back on later requests (a
+    ``Max-Age=0`` cookie deletes one). Use it as a context manager to run
+    the app's startup and shutdown hooks, if it has any.
+    """
+
+    __test__ = False
+
+    def __init__(self, app: Any, base_url: str = "http://testserver") -> None:
+        handle = getattr(app, "handle", app)
+        self.app = app
+        self._handle = handle
+        parts = urlsplit(base_url)
+        self.scheme = parts.scheme or "http"
+        self.host = parts.netloc or "testserver"
+        self.cookies: dict[str, str] = {}
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="heron-testclient", daemon=True)
+        self._thread.start()
+
+    def _run(self, coroutine: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+
+    def __enter__(self) -> TestClient:
+        startup = getattr(self.app, "startup", None)
+        if callable(startup):
+            self._run(startup())
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        shutdown = getattr(self.app, "shutdown", None)
+        try:
+            if callable(shutdown):
+                self._run(shutdown())
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop the client's event loop thread."""
+        if self._loop.is_running():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(5)
+        if not self._loop.is_running() and not self._loop.is_closed():
+            self._loop.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
+        body: bytes | str = b"",
+        json: Any = None,
+        data: Mapping[str, str] | None = None,
+        cookies: Mapping[str, str] | None = None,
+        client: tuple[str, int] = ("127.0.0.1", 50000),
+    ) -> TestResponse:
+        """Send one request to the app and return its answer."""
+        fields = list(headers.items() if isinstance(headers, Mapping) else headers or [])
+        if json is not None:
+            body = jsonlib.dumps(json).encode()
+            fields.append(("Content-Type", "application/json"))
+        elif data is not None:
+            body = urlencode(data).encode()
+            fields.append(("Content-Type", "application/x-www-form-urlencoded"))
+        raw = body.encode() if isinstance(body, str) else body
+        jar = {**self.cookies, **(cookies or {})}
+        if jar:
+            fields.append(("Cookie", "; ".join(f"{k}={v}" for k, v in jar.items())))
+        if raw:
+            fields.append(("Content-Length", str(len(raw))))
+        fields.insert(0, ("Host", self.host))
+        path, _, query_string = path.partition("?")
+        if query:
+            query_string = "&".join(filter(None, [query_string, urlencode(query)]))
+        target = path + ("?" + query_string if query_string else "")
+        head = RequestHead(method.upper(), target, path, query_string, "1.1", fields, self.host,
+                           True, False, len(raw), False)
+        return self._run(self._send(head, raw, client))  # type: ignore[no-any-return]
+
+    async def _send(self, head: RequestHead, raw: bytes, client: tuple[str, int]) -> TestResponse:
+        request = Request(head, _MemoryBody(raw), client=client, scheme=self.scheme, loop=self._loop)
+        response: Response = await self._handle(request)
+        validate_headers(response.headers)
+        body = await _collect(response)
+        if head.method == "HEAD" or response.status in (204, 304):
+            body = b""
+        self._store_cookies(response.headers)
+        return TestResponse(response.status, response.headers, body)
+
+    def _store_cookies(self, headers: list[tuple[str, str]]) -> None:
+        for name, value in headers:
+            if name.lower() != "set-cookie":
+                continue
+            parsed: SimpleCookie = SimpleCookie()
+            parsed.load(value)
+            for key, morsel in parsed.items():
+                if _expired(morsel["max-age"], morsel["expires"]):
+                    self.cookies.pop(key, None)
+                else:
+                    self.cookies[key] = morsel.value
+
+    def get(self, path: str, **kwargs: Any) -> TestResponse:
+        return self.request("GET", path, **kwargs)
+
+    def head(self, path: str, **kwargs: Any) -> TestResponse:
+        return self.request("HEAD", path, **kwargs)
+
+    def options(self, path: str, **kwargs: Any) -> TestResponse:
+        return self.request("OPTIONS", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> TestResponse:
+        return self.request("POST", path, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> TestResponse:
+        return self.request("PUT", path, **kwargs)
+
+    def patch(self, path: str, **kwargs: Any) -> TestResponse:
+        return self.request("PATCH", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> TestResponse:
+        return self.request("DELETE", path, **kwargs)
+
+
+def _expired(max_age: str, expires: str) -> bool:
+    """Whether Set-Cookie attributes delete the cookie (RFC 6265 section 5.3: Max-Age wins)."""
+    if max_age:
+        return not max_age.lstrip("-").isdigit() or int(max_age) <= 0
+    if expires:
+        try:
+            return parsedate_to_datetime(expires) <= datetime.now(timezone.utc)
+        except (TypeError, ValueError):
+            return False
+    return False
+
+
+async def _collect(response: Response) -> bytes:
+    """The whole body of any kind of response."""
+    if not isinstance(response, StreamingResponse):
+        return response.body
+    parts: list[bytes] = []
+    content = response.content
+    if isinstance(content, AsyncIterable):
+        async for chunk in content:
+            parts.append(chunk.encode() if isinstance(chunk, str) else chunk)
+    else:
+        loop = asyncio.get_running_loop()
+        parts.extend(await loop.run_in_executor(
+            None, lambda: [c.encode() if isinstance(c, str) else c for c in content]))
+    return b"".join(parts)
+
+
+@contextmanager
+def live_server(app: Any, config: ServerConfig | None = None, **settings: Any) -> Iterator[str]:
+    """Serve ``app`` for real on a free 127.0.0.1 port in a background thread; yields its base URL.
+
+    The server is the one ``python3 -m heron`` runs (same parser, writer,
+    timeouts and limits), stopped gracefully when the block ends.
+    """
+    from heron.cli import as_handler
+    from heron.server.lifecycle import Server
+
+    config = replace(config or ServerConfig(access_log=False), host="127.0.0.1", port=0, **settings)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(config.backlog)
+    sock.setblocking(False)
+    port = sock.getsockname()[1]
+    server = Server(as_handler(app), config)
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(server.serve(sock, ready=ready.set))
+        except BaseException as exc:  # reported to the test below
+            failure.append(exc)
+        finally:
+            ready.set()
+            loop.close()
+
+    thread = threading.Thread(target=run, name="heron-live-server", daemon=True)
+    thread.start()
+    ready.wait(10)
+    if failure:
+        raise RuntimeError("the live server failed to start") from failure[0]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        if not loop.is_closed():
+            loop.call_soon_threadsafe(server.stop)
+        thread.join(config.limits.shutdown_timeout + 5)
+        sock.close()
