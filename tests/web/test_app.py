@@ -133,3 +133,61 @@ def test_options_asterisk_describes_the_whole_server() -> None:
     response = run(app, "OPTIONS", "*")
     assert response.status == 204
     assert response.header("Allow") == "GET, HEAD, OPTIONS, POST"
+
+
+def test_error_handler_by_status_and_by_exception_type() -> None:
+    app = App()
+
+    @app.get("/missing-thing")
+    async def missing(request: Request) -> str:
+        raise HTTPError(404, "no such thing")
+
+    @app.get("/value")
+    async def value(request: Request) -> str:
+        raise ValueError("bad value")
+
+    @app.errorhandler(404)
+    async def not_found(request: Request, error: HTTPError) -> tuple[str, int]:
+        return f"custom 404: {error.detail}", 404
+
+    @app.errorhandler(LookupError)
+    def lookup(request: Request, error: Exception) -> tuple[str, int]:
+        return "lookup", 409
+
+    @app.errorhandler(ValueError)
+    def bad_value(request: Request, error: Exception) -> tuple[dict[str, str], int]:
+        return {"error": str(error)}, 422
+
+    assert run(app, "GET", "/missing-thing").body == b"custom 404: no such thing"
+    assert run(app, "GET", "/nowhere").body == b"custom 404: Not Found"
+    response = run(app, "GET", "/value")
+    assert (response.status, json.loads(response.body)) == (422, {"error": "bad value"})
+
+
+def test_failing_error_handler_gives_canned_500() -> None:
+    app = App()
+
+    @app.get("/x")
+    async def x(request: Request) -> str:
+        raise KeyError("k")
+
+    @app.errorhandler(KeyError)
+    def broken(request: Request, error: Exception) -> str:
+        raise RuntimeError("handler bug")
+
+    response = run(app, "GET", "/x")
+    assert (response.status, response.body) == (500, b"Internal Server Error\n")
+
+
+def test_debug_mode_shows_the_traceback_escaped_and_default_mode_does_not() -> None:
+    for debug in (True, False):
+        app = App(debug=debug)
+
+        @app.get("/boom")
+        async def boom(request: Request) -> str:
+            raise RuntimeError("<secret internals>")
+
+        response = run(app, "GET", "/boom")
+        assert response.status == 500
+        assert (b"&lt;secret internals&gt;" in response.body) is debug
+        assert b"<secret internals>" not in response.body
