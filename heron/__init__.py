@@ -9,19 +9,37 @@ from heron.cli import serve
 from heron.config import ServerConfig
 from heron.errors import HTTPError, ProtocolError
 from heron.limits import Limits
-from heron.web import App, JSONResponse, Request, Response, StreamingResponse
+from heron.web import (
+    App,
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    MultiDict,
+    RedirectResponse,
+    Request,
+    Response,
+    StaticFiles,
+    StreamingResponse,
+    TextResponse,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "App",
+    "FileResponse",
     "HTTPError",
+    "HTMLResponse",
     "JSONResponse",
     "Limits",
+    "MultiDict",
     "ProtocolError",
+    "RedirectResponse",
     "Request",
     "Response",
     "ServerConfig",
+    "StaticFiles",
     "StreamingResponse",
+    "TextResponse",
     "serve",
 ]

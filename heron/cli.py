@@ -15,11 +15,18 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from heron.config import ServerConfig, settings
+from heron.errors import StartupFailed
 from heron.limits import Limits, describe
 from heron.server.connection import Handler
+
+if TYPE_CHECKING:
+    import socket
+    import ssl
+
+    from heron.server.lifecycle import Hook
 
 DEMO = "heron.demo:app"
 
@@ -31,6 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("app", nargs="?", default=None, metavar="APP",
                         help="what to serve: module:attribute or path/to/file.py:attribute (attribute defaults to app)")
+    parser.add_argument("--static", action="append", default=[], metavar="/PREFIX=DIR",
+                        help="serve the files in DIR at /PREFIX, in front of APP (repeatable; docs/static.md);"
+                             " with no APP, serve only these files")
+    parser.add_argument("--static-listing", action="store_true",
+                        help="list the entries of --static directories that have no index.html (default: 404)")
     groups: dict[str, Any] = {}
     for f in settings():
         group_name = f.metadata["group"]
@@ -108,6 +120,26 @@ def as_handler(app: Any) -> Handler:
     raise SystemExit(f"heron: {app!r} is not an app")
 
 
+def as_hooks(app: Any) -> tuple[Hook | None, Hook | None]:
+    """The app's ``startup`` and ``shutdown`` coroutine functions, if it has them (a heron App does)."""
+    startup, shutdown = getattr(app, "startup", None), getattr(app, "shutdown", None)
+    return (startup if callable(startup) else None), (shutdown if callable(shutdown) else None)
+
+
+def _run_worker(handler: Handler, hooks: tuple[Hook | None, Hook | None], config: ServerConfig,
+                sock: socket.socket, ssl_context: ssl.SSLContext | None) -> None:
+    """One worker process: serve, or say in one line why the app's startup failed and exit with its code."""
+    from heron.server.lifecycle import run_in_process
+    from heron.server.workers import EXIT_STARTUP_FAILED
+
+    try:
+        run_in_process(handler, config, sock, ssl_context, startup=hooks[0], shutdown=hooks[1])
+    except StartupFailed as exc:
+        message = str(exc).replace("\n", " ")
+        print(f"heron: startup failed: {message}", file=sys.stderr, flush=True)
+        raise SystemExit(EXIT_STARTUP_FAILED) from None
+
+
 def configure_logging(config: ServerConfig) -> None:
     errors = logging.getLogger("heron.error")
     errors.setLevel(config.log_level.upper())
@@ -130,18 +162,48 @@ def main(argv: Sequence[str] | None = None) -> None:
     except ValueError as exc:
         raise SystemExit(f"heron: {exc}") from None
     configure_logging(config)
+    if args.static:
+        app = load_app(args.app) if args.app else None
+        label = args.app or "static files from " + ", ".join(args.static)
+        serve(with_static_mounts(app, args.static, listing=args.static_listing), config, label=label)
+        return
     serve(load_app(args.app or DEMO), config, label=args.app or "the demo site")
+
+
+class _StaticFront:
+    """``--static`` mounts answering first, then the app (if any), whose startup/shutdown hooks are kept."""
+
+    def __init__(self, handle: Handler, app: Any) -> None:
+        self.handle = handle
+        self.startup = getattr(app, "startup", None)
+        self.shutdown = getattr(app, "shutdown", None)
+
+
+def with_static_mounts(app: Any, specs: Sequence[str], *, listing: bool = False) -> Any:
+    """``app`` (or nothing) behind the ``--static /PREFIX=DIR`` mounts."""
+    from heron.web.static import StaticFiles, with_static
+
+    mounts = []
+    for spec in specs:
+        prefix, sep, directory = spec.partition("=")
+        if not sep or not prefix.startswith("/") or not directory:
+            raise SystemExit(f"heron: --static {spec!r}: expected /PREFIX=DIR, e.g. --static /assets=./public")
+        try:
+            mounts.append(StaticFiles(directory, prefix, listing=listing))
+        except ValueError as exc:
+            raise SystemExit(f"heron: --static {spec!r}: {exc}") from None
+    return _StaticFront(with_static(mounts, as_handler(app) if app is not None else None), app)
 
 
 def serve(app: Any, config: ServerConfig | None = None, *, label: str = "app", **settings: Any) -> None:
     """Serve ``app`` until SIGINT/SIGTERM; ``settings`` override fields of ``config``."""
-    from heron.server.lifecycle import run_in_process
     from heron.server.listener import bind_tcp, describe_address
     from heron.server.tls import make_server_context
     from heron.server.workers import run_workers
 
     config = dataclasses.replace(config or ServerConfig(), **settings)
     handler = as_handler(app)
+    hooks = as_hooks(app)
     try:
         ssl_context = make_server_context(config.certfile, config.keyfile) if config.certfile else None
     except OSError as exc:  # ssl.SSLError is an OSError too
@@ -154,8 +216,8 @@ def serve(app: Any, config: ServerConfig | None = None, *, label: str = "app", *
           f" ({config.workers} worker{'s' if config.workers > 1 else ''})", file=sys.stderr, flush=True)
     try:
         if config.workers > 1:
-            run_workers(config.workers, lambda: run_in_process(handler, config, sock, ssl_context))
+            run_workers(config.workers, lambda: _run_worker(handler, hooks, config, sock, ssl_context))
         else:
-            run_in_process(handler, config, sock, ssl_context)
+            _run_worker(handler, hooks, config, sock, ssl_context)
     finally:
         sock.close()

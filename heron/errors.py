@@ -66,3 +66,11 @@ class ServiceUnavailable(HTTPError):
 
     def __init__(self, detail: str = "Service Unavailable", retry_after: int = 1) -> None:
         super().__init__(503, detail, [("Retry-After", str(retry_after))])
+
+
+class StartupFailed(Exception):
+    """An app's startup hook failed: the server must not start serving.
+
+    The message is one line naming the hook and its error; the command line
+    prints it after ``heron: startup failed:`` and exits non-zero.
+    """

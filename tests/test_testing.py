@@ -90,9 +90,26 @@ def test_cookie_jar_keeps_and_deletes_cookies(client: TestClient) -> None:
     assert client.get("/whoami").text == "nobody"
 
 
-def test_header_the_server_would_refuse_fails_in_the_client_too(client: TestClient) -> None:
-    with pytest.raises(HeaderError):
-        client.get("/bad-header")
+def test_response_with_an_injected_header_is_a_500(client: TestClient) -> None:
+    response = client.get("/bad-header")
+    assert response.status == 500
+    assert "injected" not in response.headers
+
+
+def test_header_the_server_would_refuse_fails_in_the_client_too() -> None:
+    tampered = App()
+
+    @tampered.get("/")
+    async def index(request: Request) -> str:
+        return "ok"
+
+    @tampered.after_request
+    def tamper(request: Request, response: Response) -> Response:
+        response.headers.append(("X-Evil", "a\r\nInjected: 1"))  # bypasses any checks in Response
+        return response
+
+    with TestClient(tampered) as client, pytest.raises(HeaderError):
+        client.get("/")
 
 
 def test_streaming_body_is_collected_and_head_has_none(client: TestClient) -> None:

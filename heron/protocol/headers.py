@@ -79,3 +79,54 @@ class Headers(Mapping[str, str]):
 
     def __repr__(self) -> str:
         return f"Headers({self.raw!r})"
+
+
+def parse_media_type(value: str) -> tuple[str, dict[str, str]]:
+    """``(type/subtype, parameters)`` of a Content-Type value (RFC 9110 section 8.3.1).
+
+    The media type and parameter names are lower-cased (they are
+    case-insensitive); parameter values keep their case, with a
+    quoted-string unquoted (RFC 9110 section 5.6.4). Parsing is tolerant:
+    a parameter without ``=`` is skipped rather than failing the whole
+    field, and a repeated parameter keeps its first value. A value with no
+    ``/`` gives ``("", {})``: not a media type at all.
+    """
+    media_type, _, rest = value.partition(";")
+    media_type = media_type.strip(" \t").lower()
+    if "/" not in media_type:
+        return "", {}
+    params: dict[str, str] = {}
+    while rest:
+        name, eq, rest = rest.partition("=")
+        name = name.strip(" \t").lower()
+        if not eq:
+            break
+        rest = rest.lstrip(" \t")
+        if rest.startswith('"'):
+            param, rest = _quoted_string(rest)
+            _, _, rest = rest.partition(";")
+        else:
+            param, _, rest = rest.partition(";")
+            param = param.strip(" \t")
+        if ";" in name:  # a parameter with no "=" came before this one
+            name = name.rpartition(";")[2].strip(" \t")
+        if name:
+            params.setdefault(name, param)
+    return media_type, params
+
+
+def _quoted_string(text: str) -> tuple[str, str]:
+    """Unquote the quoted-string at the start of ``text``; (value, what follows it)."""
+    chars: list[str] = []
+    i = 1
+    while i < len(text):
+        c = text[i]
+        if c == "\\" and i + 1 < len(text):
+            chars.append(text[i + 1])
+            i += 2
+            continue
+        if c == '"':
+            return "".join(chars), text[i + 1 :]
+        chars.append(c)
+        i += 1
+    return "".join(chars), ""  # unterminated: take what there is

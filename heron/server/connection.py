@@ -34,13 +34,14 @@ from heron.server.accesslog import AccessLog
 from heron.server.body import BodyTimeout, ClientDisconnected, RequestBody
 from heron.server.clock import http_date_clock
 from heron.web.request import Request
-from heron.web.response import Response, StreamingResponse, error_response
+from heron.web.response import FileResponse, Response, StreamingResponse, error_response
 
 logger = logging.getLogger("heron.error")
 
 Handler = Callable[[Request], Awaitable[Response]]
 
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_SENDFILE_SEGMENT = 256 * 1024  # bytes per loop.sendfile call; each must leave within write_timeout
 _HEADER, _KEEPALIVE, _BODY = "header", "keep-alive", "body"
 
 
@@ -343,6 +344,11 @@ class HTTPConnection(asyncio.Protocol):
         if not writer.sends_body:  # HEAD, 204, 304: produce nothing nobody will receive
             await _close_iterable(response.content)
             return response.status, 0
+        if isinstance(response, FileResponse):
+            sent = await self._sendfile(response)
+            if sent is not None:
+                await _close_iterable(response.content)
+                return response.status, sent
         size = 0
         async for chunk in _iterate(self.loop, response.content):
             if self._gone:
@@ -354,6 +360,45 @@ class HTTPConnection(asyncio.Protocol):
                 await self._writable()
         self._write(writer.end())
         return response.status, size
+
+    async def _sendfile(self, response: FileResponse) -> int | None:
+        """Send a file region with ``loop.sendfile`` (zero-copy on plain TCP); the bytes sent.
+
+        None when this loop or transport cannot (TLS, uvloop): nothing has
+        been sent, and the caller streams the file like any other body.
+        asyncio's own fallback is not used because it swaps the protocol
+        out for the transfer, bypassing heron's backpressure and
+        write_timeout. sendfile bypasses the transport's buffer, so
+        ``pause_writing`` never fires: instead each segment must leave
+        within ``write_timeout``, or the client is too slow and is dropped.
+        """
+        transport = self.transport
+        assert transport is not None
+        if transport.get_extra_info("sslcontext") is not None:
+            return None  # TLS encrypts in user space: there is nothing to hand the kernel
+        sent = 0
+        with open(response.path, "rb") as file:
+            while sent < response.length:
+                if self._gone:
+                    raise ClientDisconnected("client closed the connection")
+                count = min(_SENDFILE_SEGMENT, response.length - sent)
+                try:
+                    n = await asyncio.wait_for(
+                        self.loop.sendfile(transport, file, response.offset + sent, count, fallback=False),
+                        self.limits.write_timeout)
+                except (NotImplementedError, RuntimeError):  # incl. asyncio.SendfileNotAvailableError
+                    if sent == 0:
+                        return None
+                    raise
+                except asyncio.TimeoutError:  # not the builtin TimeoutError before Python 3.11
+                    self._on_write_timeout()
+                    raise ClientDisconnected("client did not read the file within write_timeout") from None
+                except ConnectionError as exc:
+                    raise ClientDisconnected("client closed the connection") from exc
+                if n == 0:
+                    raise OSError(f"{response.path}: file shorter than the {response.length} bytes promised")
+                sent += n
+        return sent
 
     async def _writable(self) -> None:
         waiter = self._drain_waiter = self.loop.create_future()

@@ -4,6 +4,11 @@ SIGTERM and SIGINT start a drain: stop accepting, let in-flight requests
 finish (their responses say ``Connection: close``), close idle keep-alive
 connections at once, and after ``shutdown_timeout`` close whatever is left
 (cancelling its handler; a blocking handler's thread is abandoned).
+
+An app's startup hook (``App.startup``, passed in as a plain callable) is
+awaited before the first connection is accepted, and its shutdown hook
+after the drain; a failing startup raises ``StartupFailed`` out of
+``serve``, and the command line turns it into one line and exit status 3.
 """
 
 from __future__ import annotations
@@ -15,22 +20,31 @@ import signal
 import socket
 import ssl
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import NoReturn
 
 from heron.config import ServerConfig
+from heron.errors import StartupFailed
 from heron.server.connection import Handler, HTTPConnection, ServerState
 from heron.server.loops import loop_factory
 from heron.server.threadpool import BoundedThreadPool
 
 logger = logging.getLogger("heron.error")
 
+Hook = Callable[[], Awaitable[None]]
+"""An app's ``startup`` or ``shutdown`` coroutine function (``App.startup``), run once per process."""
+
 
 class Server:
     """One process's server: accepts on a socket until told to stop."""
 
-    def __init__(self, handler: Handler, config: ServerConfig, ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(self, handler: Handler, config: ServerConfig, ssl_context: ssl.SSLContext | None = None, *,
+                 startup: Hook | None = None, shutdown: Hook | None = None) -> None:
         self.config = config
+        self.startup = startup
+        """Awaited before the first connection is accepted; if it raises, serve() raises StartupFailed."""
+        self.shutdown = shutdown
+        """Awaited once the drain is over (only if startup succeeded); errors are logged."""
         self.state = ServerState(handler, config.limits, scheme="https" if ssl_context else "http",
                                  access_log=config.access_log)
         self.ssl_context = ssl_context
@@ -48,22 +62,37 @@ class Server:
         pool = BoundedThreadPool(self.config.threads, self.config.thread_backlog)
         loop.set_default_executor(pool)
         self._stop = asyncio.Event()
-        state = self.state
-        server = await loop.create_server(
-            lambda: HTTPConnection(state), sock=sock, backlog=self.config.backlog,
-            ssl=self.ssl_context, ssl_handshake_timeout=self._handshake_timeout(),
-        )
+        # Signals are caught from here on, so a SIGTERM during startup hooks
+        # still leads to a drain and the shutdown hooks, not a sudden death.
         for signum in (signal.SIGTERM, signal.SIGINT):
             try:
                 loop.add_signal_handler(signum, self.stop)
             except (NotImplementedError, RuntimeError):  # not the main thread, or no signals here
                 pass
+        if self.startup is not None:
+            try:
+                await self.startup()
+            except Exception as exc:
+                pool.shutdown(wait=False, cancel_futures=True)
+                if isinstance(exc, StartupFailed):
+                    raise
+                raise StartupFailed(f"{type(exc).__name__}: {exc}") from exc
+        state = self.state
+        server = await loop.create_server(
+            lambda: HTTPConnection(state), sock=sock, backlog=self.config.backlog,
+            ssl=self.ssl_context, ssl_handshake_timeout=self._handshake_timeout(),
+        )
         if ready is not None:
             ready()
         try:
             await self._stop.wait()
         finally:
             await self._drain(server, pool)
+            if self.shutdown is not None:
+                try:
+                    await self.shutdown()
+                except Exception:
+                    logger.exception("shutdown hook failed")
             pool.shutdown(wait=False, cancel_futures=True)
             self.busy_threads = pool.in_flight
 
@@ -113,7 +142,8 @@ async def _cancel_leftover_tasks(grace: float = 1.0) -> None:
 
 
 def run_in_process(handler: Handler, config: ServerConfig, sock: socket.socket,
-                   ssl_context: ssl.SSLContext | None = None) -> None:
+                   ssl_context: ssl.SSLContext | None = None, *,
+                   startup: Hook | None = None, shutdown: Hook | None = None) -> None:
     """Run a server on ``sock`` in this process until it is signalled to stop.
 
     If blocking handlers are still running once the drain is over (they
@@ -121,7 +151,7 @@ def run_in_process(handler: Handler, config: ServerConfig, sock: socket.socket,
     """
     loop = loop_factory(config.loop)()
     asyncio.set_event_loop(loop)
-    server = Server(handler, config, ssl_context)
+    server = Server(handler, config, ssl_context, startup=startup, shutdown=shutdown)
     try:
         loop.run_until_complete(server.serve(sock))
     finally:

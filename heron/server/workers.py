@@ -18,6 +18,9 @@ from types import FrameType
 
 logger = logging.getLogger("heron.error")
 
+EXIT_STARTUP_FAILED = 3
+"""A worker's exit status when the app's startup hook failed: restarting it would fail again, so all stop."""
+
 RESTART_DELAY = 1.0
 """Seconds to wait before restarting a child that died, so a crash loop cannot spin."""
 
@@ -50,6 +53,8 @@ def _spawn(target: Callable[[], None]) -> int:
             threading.Thread(target=_watch_parent, args=(parent,), name="heron-orphan-watch", daemon=True).start()
             target()
             code = 0
+        except SystemExit as exc:  # the target already said why, in one line
+            code = exc.code if isinstance(exc.code, int) else 1
         except BaseException:
             logger.exception("worker %d failed", os.getpid())
         finally:
@@ -71,6 +76,7 @@ def run_workers(count: int, target: Callable[[], None]) -> None:
                 pass
 
     children: set[int] = set()
+    startup_failed = False
     previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
         for _ in range(count):
@@ -83,6 +89,9 @@ def run_workers(count: int, target: Callable[[], None]) -> None:
             except InterruptedError:
                 continue
             children.discard(pid)
+            if os.WIFEXITED(status) and os.WEXITSTATUS(status) == EXIT_STARTUP_FAILED and not startup_failed:
+                startup_failed = True
+                stop(signal.SIGTERM, None)
             if not stopping:
                 logger.warning("worker %d exited (status %d); restarting it", pid, status)
                 time.sleep(RESTART_DELAY)
@@ -91,3 +100,5 @@ def run_workers(count: int, target: Callable[[], None]) -> None:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+    if startup_failed:
+        raise SystemExit(EXIT_STARTUP_FAILED)

@@ -17,13 +17,20 @@ import inspect
 import logging
 import traceback
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from heron.errors import ClientDisconnected, HTTPError
+from heron.errors import ClientDisconnected, HTTPError, StartupFailed
 from heron.web.request import Request
 from heron.web.middleware import Handler, Middleware, apply
-from heron.web.response import JSONResponse, Response, error_response
-from heron.web.routing import Router
+from heron.web.response import JSONResponse, Response, error_response, header_list
+from heron.web.converters import Converter, make_converter
+from heron.web.routing import (Mount, Router, caller_location, describe_handler, slash_alternative,
+                               slash_redirect_location)
+
+if TYPE_CHECKING:
+    import os
+
+    from heron.web.static import StaticFiles
 
 logger = logging.getLogger("heron.error")
 
@@ -40,42 +47,144 @@ class App:
     ...     return f"Hello, {name}!"
     """
 
-    def __init__(self, *, debug: bool = False) -> None:
+    def __init__(self, *, debug: bool = False, redirect_slashes: bool = True) -> None:
         self.router = Router()
         self.debug = debug
         """Show tracebacks to clients on 500s: for local development only."""
+        self.redirect_slashes = redirect_slashes
+        """Answer 308 to the other form when only ``/x`` or ``/x/`` has a route (docs/routing.md)."""
+        self._on_startup: list[Callable[[], Any]] = []
+        self._on_shutdown: list[Callable[[], Any]] = []
         self._middleware: list[Middleware] = []
         self._before: list[Callable[..., Any]] = []
         self._after: list[Callable[..., Any]] = []
         self._error_handlers: dict[int | type[BaseException], Callable[..., Any]] = {}
         self._chain: Handler | None = None
 
-    def route(self, path: str, methods: list[str] | None = None) -> Callable[[F], F]:
+    def route(self, path: str, methods: list[str] | None = None, *, name: str | None = None) -> Callable[[F], F]:
         """Register the decorated function for ``path`` and ``methods`` (default GET).
 
         ``methods=["*"]`` answers every method, including ones no RFC defines.
+        ``name`` is what ``url_for`` knows the route by (default: the
+        function's ``__name__``). A bad or clashing route raises ValueError
+        here, at import time, naming both handlers (docs/routing.md).
         """
 
         def register(handler: F) -> F:
-            self.router.add(path, methods or ["GET"], handler)
+            self.router.add(path, methods or ["GET"], handler, name)
             return handler
 
         return register
 
-    def get(self, path: str) -> Callable[[F], F]:
-        return self.route(path, ["GET"])
+    def get(self, path: str, *, name: str | None = None) -> Callable[[F], F]:
+        return self.route(path, ["GET"], name=name)
 
-    def post(self, path: str) -> Callable[[F], F]:
-        return self.route(path, ["POST"])
+    def post(self, path: str, *, name: str | None = None) -> Callable[[F], F]:
+        return self.route(path, ["POST"], name=name)
 
-    def put(self, path: str) -> Callable[[F], F]:
-        return self.route(path, ["PUT"])
+    def put(self, path: str, *, name: str | None = None) -> Callable[[F], F]:
+        return self.route(path, ["PUT"], name=name)
 
-    def patch(self, path: str) -> Callable[[F], F]:
-        return self.route(path, ["PATCH"])
+    def patch(self, path: str, *, name: str | None = None) -> Callable[[F], F]:
+        return self.route(path, ["PATCH"], name=name)
 
-    def delete(self, path: str) -> Callable[[F], F]:
-        return self.route(path, ["DELETE"])
+    def delete(self, path: str, *, name: str | None = None) -> Callable[[F], F]:
+        return self.route(path, ["DELETE"], name=name)
+
+    def static(self, prefix: str, directory: str | os.PathLike[str], **options: Any) -> StaticFiles:
+        """Serve the files under ``directory`` at ``prefix`` for GET and HEAD (docs/static.md).
+
+        ``options`` go to ``StaticFiles`` (``index``, ``cache_control``,
+        ``follow_symlinks``, ``listing``). Registers ``prefix``, ``prefix/`` and
+        ``prefix/{path:path}`` under the route name ``static:<prefix>``;
+        more specific routes still win.
+        """
+        from heron.web.static import StaticFiles
+
+        files = StaticFiles(directory, prefix, **options)
+        base = prefix.rstrip("/")
+        for pattern in dict.fromkeys([base or "/", base + "/", base + "/{path:path}"]):
+            self.router.add(pattern, ["GET", "HEAD"], files.__call__, f"static:{prefix}")
+        return files
+
+    def websocket(self, path: str) -> Callable[[F], F]:
+        """Reserved for WebSocket routes, which heron does not have yet: raises NotImplementedError.
+
+        It fails at once, when the module defining the route is imported,
+        rather than registering a route that could never answer.
+        """
+        raise NotImplementedError(f"app.websocket({path!r}): WebSocket routes are not implemented yet")
+
+    def add_converter(self, name: str, converter: Converter | type[Converter] | str,
+                      to_python: Callable[[str], Any] | None = None,
+                      to_url: Callable[[Any], str] | None = None) -> None:
+        """Make ``{param:name}`` available to routes registered after this call.
+
+        ``converter`` is a Converter (class or instance) or a regex for one
+        path segment, with ``to_python`` (text to value; ValueError means "no
+        match") and ``to_url`` (value to percent-encoded text).
+        """
+        self.router.add_converter(name, make_converter(converter, to_python, to_url))
+
+    def url_for(self, name: str, /, _query: Any = None, **params: Any) -> str:
+        """The path of the route called ``name``, its parameters filled from ``params``.
+
+        Values are encoded by the route's converters; the query string comes
+        from ``_query`` (a dict or pairs), never from extra keyword
+        arguments, which are an error like missing ones. A mounted app's
+        routes are ``"<mount name>.<route name>"``. Raises LookupError for an
+        unknown name, ValueError for wrong parameters.
+        """
+        return self.router.url_for(name, params, _query)
+
+    def mount(self, prefix: str, app: App, *, name: str | None = None) -> None:
+        """Send every request under ``prefix`` (``/api``, ``/api/...``) to ``app``.
+
+        ``app`` routes the path without the prefix, answers with its own
+        middleware, hooks, 404 and 405; ``request.root_path`` holds the
+        prefix. ``name`` (default: the prefix without slashes, ``api``)
+        prefixes its route names in ``url_for``. Its startup and shutdown
+        hooks run with this app's.
+        """
+        mount_name = name if name is not None else prefix.strip("/").replace("/", ".")
+        self.router.add_mount(prefix, app, mount_name, caller_location())
+
+    # -- startup and shutdown --------------------------------------------------
+
+    def on_startup(self, hook: H) -> H:
+        """Run ``hook()`` (sync or async) once per process, before the server accepts connections.
+
+        If it raises, the server does not start: it prints one line naming
+        the hook and exits non-zero.
+        """
+        self._on_startup.append(hook)
+        return hook
+
+    def on_shutdown(self, hook: H) -> H:
+        """Run ``hook()`` (sync or async) once per process, after the last request has drained."""
+        self._on_shutdown.append(hook)
+        return hook
+
+    async def startup(self) -> None:
+        """Run the startup hooks in the order added, then the mounted apps'; StartupFailed on the first error."""
+        for hook in self._on_startup:
+            try:
+                await _call(hook)
+            except Exception as exc:
+                raise StartupFailed(
+                    f"startup hook {describe_handler(hook)} raised {type(exc).__name__}: {exc}") from exc
+        for mount in self.router.mounts:
+            await mount.app.startup()
+
+    async def shutdown(self) -> None:
+        """Run the mounted apps' shutdown hooks, then this app's; a failing hook is logged and the rest still run."""
+        for mount in self.router.mounts:
+            await mount.app.shutdown()
+        for hook in self._on_shutdown:
+            try:
+                await _call(hook)
+            except Exception:
+                logger.exception("shutdown hook %s failed", describe_handler(hook))
 
     # -- middleware, hooks, error handlers ---------------------------------
 
@@ -150,12 +259,20 @@ class App:
 
     async def _dispatch(self, request: Request) -> Response:
         if request.raw_path == "*":  # OPTIONS * (RFC 9110 section 9.3.7): the server as a whole
-            return Response(b"", 204, [("Allow", ", ".join(self.router.methods()))])
+            return Response(b"", 204, [("Allow", ", ".join(self.methods()))])
+        path = request.path[len(request.root_path):]  # inside a mount, the part after its prefix
+        mounted = self.router.find_mount(path)
+        if mounted is not None:
+            return await self._dispatch_to_mount(request, *mounted)
         try:
-            handler, params = self.router.match(request.method, request.path)
+            handler, params = self.router.match(request.method, path)
         except HTTPError as exc:
             if exc.status == 405 and request.method == "OPTIONS":
                 return Response(b"", 204, exc.headers)
+            if exc.status == 404 and self.redirect_slashes:
+                redirect = self._slash_redirect(request, path)
+                if redirect is not None:
+                    return redirect
             raise
         request.path_params = params
         if inspect.iscoroutinefunction(handler):
@@ -164,6 +281,40 @@ class App:
             loop = asyncio.get_running_loop()
             result = await loop.run_in_executor(None, functools.partial(handler, request, **params))
         return to_response(result)
+
+    async def _dispatch_to_mount(self, request: Request, mount: Mount, rest: str) -> Response:
+        """Let a mounted app answer, with ``request.root_path`` extended by its prefix while it does."""
+        outer = request.root_path
+        request.root_path = outer + mount.prefix
+        try:
+            response: Response = await mount.app.handle(request)
+        finally:
+            request.root_path = outer
+        return response
+
+    def _slash_redirect(self, request: Request, path: str) -> Response | None:
+        """308 to ``path`` with its trailing slash toggled, if a route answers that (never for ``//`` paths).
+
+        308, not 301: a client must repeat a POST as a POST, with its body
+        (RFC 9110 section 15.4.9). The Location is built from the path as
+        sent plus the query, never from the Host header.
+        """
+        other = slash_alternative(path)
+        if other is None or path.endswith("/") != request.raw_path.endswith("/"):
+            return None
+        if not self.router.answers(request.method, other):
+            return None
+        location = slash_redirect_location(request.raw_path, request.query_string)
+        if location is None:
+            return None
+        return Response(b"", 308, [("Location", location)])
+
+    def methods(self) -> list[str]:
+        """Every method this app and its mounted apps answer (for ``OPTIONS *``)."""
+        methods = set(self.router.methods())
+        for mount in self.router.mounts:
+            methods.update(mount.app.methods())
+        return sorted(methods)
 
     async def _error_response(self, request: Request, exc: Exception) -> Response:
         """The response for an error: a registered error handler's, or a canned one.
@@ -221,16 +372,19 @@ def to_response(result: Any) -> Response:
     """Turn what a handler returned into a Response.
 
     ``str`` is text, ``bytes`` is octet-stream, ``dict``/``list`` is JSON, and
-    a tuple is ``(body, status)`` or ``(body, status, headers)``.
+    a tuple is ``(body, status)`` or ``(body, status, headers)``, where
+    ``body`` is any of these (or a Response) and ``headers`` a dict or a
+    list of pairs, added to the body's own (validated: ``ValueError``).
     """
     if isinstance(result, Response):
         return result
     if isinstance(result, tuple):
-        body, status, *rest = result
-        response = to_response(body)
-        response.status = status
-        if rest:
-            response.headers.extend(rest[0])
+        if len(result) not in (2, 3) or isinstance(result[1], bool) or not isinstance(result[1], int):
+            raise TypeError("a handler's tuple must be (body, status) or (body, status, headers), status an int")
+        response = to_response(result[0])
+        response.status = result[1]
+        if len(result) == 3:
+            response.headers.extend(header_list(result[2]))
         return response
     if isinstance(result, str):
         return Response(result)

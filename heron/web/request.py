@@ -3,17 +3,30 @@
 A ``Request`` wraps the parsed head and a body stream supplied by whichever
 server drives it; it holds no global or thread-local state, so a handler
 can pass it on explicitly and tests can build one without a socket.
+
+Everything derived from the head (decoded path, query, cookies) is
+computed on first use and cached; the body is read once and kept. The
+body decoders (``text``, ``json``, ``form``) come in two forms with one
+implementation: ``await request.json()`` in ``async def`` handlers, and
+``request.read_json()`` in plain ``def`` handlers running in the thread
+pool. Each is the body (``body()`` or ``read()``) passed through the same
+pure function, so they cannot drift apart.
 """
 
 from __future__ import annotations
 
 import asyncio
+import codecs
+import json
 from collections.abc import AsyncIterator
-from typing import Any, Protocol
-from urllib.parse import parse_qs, unquote
+from typing import Any, NoReturn, Protocol
+from urllib.parse import unquote
 
+from heron.errors import HTTPError
 from heron.protocol.events import RequestHead
-from heron.protocol.headers import Headers
+from heron.protocol.headers import Headers, parse_media_type
+from heron.web.cookies import parse_cookie_header
+from heron.web.query import MAX_FORM_FIELDS, MultiDict, TooManyFields, parse_urlencoded
 
 
 class BodyStream(Protocol):
@@ -35,7 +48,8 @@ class Request:
     """
 
     __slots__ = (
-        "head", "headers", "client", "scheme", "path_params", "_body_stream", "_body", "_loop", "_path",
+        "head", "headers", "client", "scheme", "path_params", "root_path", "_body_stream", "_body", "_loop", "_path",
+        "_query", "_cookies", "_streamed",
     )
 
     def __init__(
@@ -52,10 +66,15 @@ class Request:
         self.client = client
         self.scheme = scheme
         self.path_params: dict[str, Any] = {}
+        self.root_path = ""
+        """The (decoded) prefix of the mounts this request went through: ``/api`` inside ``app.mount("/api", sub)``."""
         self._body_stream = body_stream
         self._body: bytes | None = None
         self._loop = loop
         self._path: str | None = None
+        self._query: MultiDict | None = None
+        self._cookies: dict[str, str] | None = None
+        self._streamed = False
 
     @property
     def method(self) -> str:
@@ -76,34 +95,90 @@ class Request:
 
     @property
     def query_string(self) -> str:
+        """The query string as sent, without ``?``, still percent-encoded ("" if none)."""
         return self.head.query
 
     @property
-    def query(self) -> dict[str, list[str]]:
-        """The query string as a multi-valued mapping."""
-        return parse_qs(self.head.query, keep_blank_values=True)
+    def query(self) -> MultiDict:
+        """The query string as a multi-valued, case-sensitive mapping (decoded as UTF-8).
+
+        ``request.query.get("page", "1")`` is the first value or the
+        default, ``request.query.get_all("tag")`` every value. See
+        ``heron.web.query.parse_urlencoded`` for the exact rules.
+        """
+        query = self._query
+        if query is None:
+            query = self._query = parse_urlencoded(self.head.query)
+        return query
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        """Cookie name to value, from every ``Cookie`` header (RFC 6265 section 5.4).
+
+        When a name repeats, the first value wins (the client lists the most
+        specific path first). Pairs that cannot be read are skipped; values
+        are as sent, not decoded.
+        """
+        cookies = self._cookies
+        if cookies is None:
+            cookies = self._cookies = parse_cookie_header(self.headers.get_all("cookie"))
+        return cookies
 
     @property
     def host(self) -> str:
+        """Host (and port) the request is for: the absolute-form target's authority, else
+        the Host header, which the parser has already checked against RFC 9112's grammar.
+        "" for an HTTP/1.0 request without one."""
         return self.head.authority
+
+    @property
+    def url(self) -> str:
+        """``scheme://host/path?query`` as the client asked for it, still percent-encoded.
+
+        Built from the raw path and query (never the decoded ones, which
+        could hold ``?`` or ``#``) and ``host``. ``scheme`` is what heron
+        itself listens on: behind a proxy that terminates TLS it says
+        ``http``. ``OPTIONS *`` and CONNECT have no path; theirs is ``/``.
+        """
+        head = self.head
+        url = f"{self.scheme}://{head.authority}{head.path if head.path.startswith('/') else '/'}"
+        return f"{url}?{head.query}" if head.query else url
+
+    @property
+    def content_type(self) -> str:
+        """The media type of the body, lower-cased, without parameters ("" if none was sent)."""
+        value = self.headers.get("content-type")
+        return parse_media_type(value)[0] if value is not None else ""
 
     @property
     def http_version(self) -> str:
         return self.head.http_version
 
     async def stream(self) -> AsyncIterator[bytes]:
-        """Yield the body as it arrives, without holding it all in memory."""
+        """Yield the body as it arrives, without holding it all in memory.
+
+        Streaming consumes the body: afterwards (even after stopping early)
+        ``body()`` and the decoders raise ``RuntimeError``, since what they
+        would see is no longer the whole body. After ``body()``, ``stream()``
+        yields the kept body in one piece.
+        """
         if self._body is not None:
             if self._body:
                 yield self._body
             return
+        self._check_not_streamed()
+        self._streamed = True
         while chunk := await self._body_stream.read_chunk():
             yield chunk
-        self._body = b""
+
+    def _check_not_streamed(self) -> None:
+        if self._streamed:
+            raise RuntimeError("the request body was already consumed by request.stream()")
 
     async def body(self) -> bytes:
         """The whole body (bounded by the server's ``max_body_bytes``)."""
         if self._body is None:
+            self._check_not_streamed()
             first = await self._body_stream.read_chunk()
             if first:
                 chunks = [first]
@@ -133,5 +208,103 @@ class Request:
             raise RuntimeError("Request.read() blocks: use 'await request.body()' in async handlers")
         return asyncio.run_coroutine_threadsafe(self.body(), loop).result()
 
+    async def text(self) -> str:
+        """The body decoded with the Content-Type's charset (UTF-8 when none is given).
+
+        Raises ``HTTPError`` 415 for a charset Python does not know and 400
+        for bytes that are not valid in the charset.
+        """
+        return decode_text(await self.body(), self.headers.get("content-type"))
+
+    def read_text(self) -> str:
+        """``text()`` for plain ``def`` handlers (blocks like ``read()``)."""
+        return decode_text(self.read(), self.headers.get("content-type"))
+
+    async def json(self) -> Any:
+        """The body parsed as JSON (RFC 8259).
+
+        Raises ``HTTPError`` 415 unless the Content-Type is
+        ``application/json`` or ``<type>/<subtype>+json``, and 400 for a
+        body that is not JSON (including an empty body, ``NaN``, or nesting
+        too deep to parse). The 400's message gives the position of the
+        error, never the body.
+        """
+        return decode_json(await self.body(), self.headers.get("content-type"))
+
+    def read_json(self) -> Any:
+        """``json()`` for plain ``def`` handlers (blocks like ``read()``)."""
+        return decode_json(self.read(), self.headers.get("content-type"))
+
+    async def form(self, max_fields: int = MAX_FORM_FIELDS) -> MultiDict:
+        """The fields of an ``application/x-www-form-urlencoded`` body.
+
+        Raises ``HTTPError`` 415 for any other Content-Type (including
+        ``multipart/form-data``, which is not supported yet) and 413 when
+        the body holds more than ``max_fields`` fields.
+        """
+        return decode_form(await self.body(), self.headers.get("content-type"), max_fields)
+
+    def read_form(self, max_fields: int = MAX_FORM_FIELDS) -> MultiDict:
+        """``form()`` for plain ``def`` handlers (blocks like ``read()``)."""
+        return decode_form(self.read(), self.headers.get("content-type"), max_fields)
+
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.head.target}>"
+
+
+# -- body decoders: pure functions of the body and its Content-Type ----------------------
+
+
+def decode_text(body: bytes, content_type: str | None) -> str:
+    """``body`` as text in the charset the Content-Type names (UTF-8 by default).
+
+    An unknown charset is 415 Unsupported Media Type (RFC 9110 section
+    15.5.16: the server cannot read content in that format); bytes the
+    charset cannot decode are 400. Neither message repeats the client's
+    bytes or charset name.
+    """
+    charset = parse_media_type(content_type)[1].get("charset", "utf-8") if content_type else "utf-8"
+    try:
+        name = codecs.lookup(charset).name
+        # bytes.decode also refuses codecs that are not charsets (base64, zlib, rot13).
+        return body.decode(name)
+    except LookupError:
+        raise HTTPError(415, "unsupported charset in Content-Type") from None
+    except ValueError:  # UnicodeDecodeError, and what odd codecs such as idna raise
+        raise HTTPError(400, f"request body is not valid {name}") from None
+
+
+def decode_json(body: bytes, content_type: str | None) -> Any:
+    """``body`` parsed as JSON, if the Content-Type says it is JSON.
+
+    ``json.loads`` reads UTF-8 (and the UTF-16/32 that RFC 8259 section
+    8.1 no longer allows but some clients still send). ``NaN`` and
+    ``Infinity`` are refused: they are not JSON, and no other parser would
+    accept what the app might echo back.
+    """
+    media_type = parse_media_type(content_type)[0] if content_type else ""
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        raise HTTPError(415, "expected Content-Type: application/json")
+    try:
+        return json.loads(body, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as exc:
+        raise HTTPError(400, f"request body is not valid JSON (line {exc.lineno}, column {exc.colno})") from None
+    except (ValueError, RecursionError):  # bad encoding, huge integers, deep nesting
+        raise HTTPError(400, "request body is not valid JSON") from None
+
+
+def _refuse_constant(name: str) -> NoReturn:
+    raise ValueError("NaN and Infinity are not JSON")
+
+
+def decode_form(body: bytes, content_type: str | None, max_fields: int = MAX_FORM_FIELDS) -> MultiDict:
+    """The fields of an urlencoded form body (see ``heron.web.query.parse_urlencoded``)."""
+    media_type = parse_media_type(content_type)[0] if content_type else ""
+    if media_type == "multipart/form-data":
+        raise HTTPError(415, "multipart/form-data is not supported yet; send application/x-www-form-urlencoded")
+    if media_type != "application/x-www-form-urlencoded":
+        raise HTTPError(415, "expected Content-Type: application/x-www-form-urlencoded")
+    try:
+        return parse_urlencoded(body, max_fields)
+    except TooManyFields:
+        raise HTTPError(413, f"too many form fields (the limit is {max_fields})") from None

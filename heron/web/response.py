@@ -1,25 +1,57 @@
 """Responses handlers return (web layer).
 
 A response is plain data: status, header pairs and a body. The server
-decides framing (Content-Length or chunked) from the body's type, and the
-protocol writer validates every header before it is sent.
+decides framing (Content-Length or chunked) from the body's type. Headers
+are checked twice with the same function (``validate_headers`` from the
+protocol writer): when they are given to a ``Response`` (its constructor,
+``add_header``, ``set_header``, ``set_cookie``), so a bad value raises
+``ValueError`` in the handler that produced it, and again by the writer
+just before sending, which also catches anything appended to
+``response.headers`` directly.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterable, Iterable
-from typing import Any
+import os
+from collections.abc import AsyncIterable, Iterable, Iterator, Mapping
+from datetime import datetime
+from typing import Any, Final
+from urllib.parse import quote
 
 from heron.errors import HTTPError
+from heron.protocol.writer import validate_headers
+from heron.web.cookies import delete_cookie_header, set_cookie_header
 
 TEXT = "text/plain; charset=utf-8"
 HTML = "text/html; charset=utf-8"
 JSON = "application/json"
+_KNOWN_TYPES: Final = frozenset({TEXT, HTML, JSON})
+
+HeadersLike = Mapping[str, str] | Iterable[tuple[str, str]]
+"""Headers as a handler may give them: a dict, or ``(name, value)`` pairs (which may repeat)."""
+
+
+def header_list(headers: HeadersLike | None) -> list[tuple[str, str]]:
+    """``headers`` as a new list of pairs, validated: ``ValueError`` (a ``HeaderError``)
+    for a name that is not a token or a value holding CR, LF or NUL."""
+    if not headers:
+        return []
+    pairs = list(headers.items()) if isinstance(headers, Mapping) else list(headers)
+    validate_headers(pairs)
+    return pairs
 
 
 class Response:
-    """A response whose body is already in memory."""
+    """A response whose body is already in memory.
+
+    A ``str`` body is sent as UTF-8 (``text/plain; charset=utf-8`` unless
+    ``content_type`` says otherwise); ``bytes`` are sent as they are, with
+    no Content-Type unless one is given. ``headers`` is a dict or a list of
+    pairs; it is validated here, so a CR, LF or NUL in a value raises
+    ``ValueError`` now rather than a 500 at send time. Content-Length and
+    Transfer-Encoding are the server's to set.
+    """
 
     __slots__ = ("status", "headers", "body")
 
@@ -27,18 +59,75 @@ class Response:
         self,
         body: bytes | str = b"",
         status: int = 200,
-        headers: list[tuple[str, str]] | None = None,
+        headers: HeadersLike | None = None,
         content_type: str | None = None,
     ) -> None:
         self.status = status
-        self.headers: list[tuple[str, str]] = list(headers) if headers else []
+        self.headers: list[tuple[str, str]] = header_list(headers)
         if isinstance(body, str):
             body = body.encode("utf-8")
             if content_type is None:
                 content_type = TEXT
         self.body: bytes = body
         if content_type is not None:
+            if content_type not in _KNOWN_TYPES:
+                validate_headers([("Content-Type", content_type)])
             self.headers.append(("Content-Type", content_type))
+
+    def add_header(self, name: str, value: str) -> None:
+        """Append a header, keeping any of the same name; ``ValueError`` if invalid."""
+        validate_headers([(name, value)])
+        self.headers.append((name, value))
+
+    def set_header(self, name: str, value: str) -> None:
+        """Replace every header called ``name`` (case-insensitively) with one; ``ValueError`` if invalid."""
+        validate_headers([(name, value)])
+        lname = name.lower()
+        self.headers = [(n, v) for n, v in self.headers if n.lower() != lname]
+        self.headers.append((name, value))
+
+    def set_cookie(
+        self,
+        name: str,
+        value: str,
+        *,
+        max_age: int | None = None,
+        expires: datetime | float | None = None,
+        path: str | None = "/",
+        domain: str | None = None,
+        secure: bool = False,
+        httponly: bool = False,
+        samesite: str | None = "lax",
+        partitioned: bool = False,
+    ) -> None:
+        """Add a ``Set-Cookie`` header (one per cookie, RFC 6265 section 3).
+
+        The value is sent as given, never quoted or encoded: it must be
+        RFC 6265 cookie-octets, else ``ValueError`` (see
+        ``heron.web.cookies`` for every rule enforced, such as
+        ``samesite="none"`` requiring ``secure=True``).
+        """
+        self.headers.append(("Set-Cookie", set_cookie_header(
+            name, value, max_age=max_age, expires=expires, path=path, domain=domain, secure=secure,
+            httponly=httponly, samesite=samesite, partitioned=partitioned)))
+
+    def delete_cookie(
+        self,
+        name: str,
+        path: str | None = "/",
+        domain: str | None = None,
+        *,
+        secure: bool = False,
+        httponly: bool = False,
+        samesite: str | None = "lax",
+    ) -> None:
+        """Tell the browser to drop cookie ``name``: an empty value that expired in 1970.
+
+        ``path`` and ``domain`` must be those the cookie was set with, or
+        the browser keeps it.
+        """
+        self.headers.append(("Set-Cookie", delete_cookie_header(
+            name, path=path, domain=domain, secure=secure, httponly=httponly, samesite=samesite)))
 
     def header(self, name: str) -> str | None:
         """The first value of header ``name``, case-insensitively."""
@@ -52,14 +141,72 @@ class Response:
         return f"<{type(self).__name__} {self.status}>"
 
 
+class TextResponse(Response):
+    """Plain text, sent as UTF-8 with ``Content-Type: text/plain; charset=utf-8``."""
+
+    __slots__ = ()
+
+    def __init__(self, content: str, status: int = 200, headers: HeadersLike | None = None) -> None:
+        super().__init__(content.encode("utf-8"), status, headers, TEXT)
+
+
+class HTMLResponse(Response):
+    """An HTML page, sent as UTF-8 with ``Content-Type: text/html; charset=utf-8``.
+
+    The content is sent as given: escaping what came from users is the
+    template's or the handler's job (``html.escape``).
+    """
+
+    __slots__ = ()
+
+    def __init__(self, content: str | bytes, status: int = 200, headers: HeadersLike | None = None) -> None:
+        body = content.encode("utf-8") if isinstance(content, str) else content
+        super().__init__(body, status, headers, HTML)
+
+
 class JSONResponse(Response):
     """``data`` serialised as compact UTF-8 JSON."""
 
     __slots__ = ()
 
-    def __init__(self, data: Any, status: int = 200, headers: list[tuple[str, str]] | None = None) -> None:
+    def __init__(self, data: Any, status: int = 200, headers: HeadersLike | None = None) -> None:
         body = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
         super().__init__(body, status, headers, JSON)
+
+
+REDIRECT_STATUSES: Final = frozenset({301, 302, 303, 307, 308})
+# Printable ASCII but space stays as it is (so "%XX" escapes and reserved
+# characters survive); space, other controls and non-ASCII are escaped.
+_URL_SAFE: Final = "".join(chr(c) for c in range(0x21, 0x7F))
+
+
+class RedirectResponse(Response):
+    """Send the client to ``url`` (RFC 9110 section 15.4).
+
+    ``status`` is 307 by default, which keeps the method and body (308 is
+    its permanent form); 303 turns the next request into a GET (after a
+    form POST), and 301/302 are there for old clients, which may turn a POST
+    into a GET. Any other status raises ``ValueError``.
+
+    ``url`` may be a path (``/login``), relative, or absolute
+    (``https://other.example/``): absolute URLs are allowed, so never pass
+    a URL taken from the request (``?next=...``) without checking it is
+    one of yours, or the app becomes an open redirector; note that
+    ``//evil.example`` is absolute too. A CR, LF or NUL in ``url`` raises
+    ``ValueError``; spaces, other control characters and non-ASCII
+    characters are percent-encoded (as UTF-8) so the header is valid.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, url: str, status: int = 307, headers: HeadersLike | None = None) -> None:
+        if status not in REDIRECT_STATUSES:
+            raise ValueError(f"redirect status must be one of {sorted(REDIRECT_STATUSES)}, got {status!r}")
+        if not isinstance(url, str) or not url:
+            raise ValueError("redirect url must be a non-empty str")
+        validate_headers([("Location", url)])
+        super().__init__(b"", status, headers)
+        self.headers.append(("Location", quote(url, safe=_URL_SAFE)))
 
 
 class StreamingResponse(Response):
@@ -76,7 +223,7 @@ class StreamingResponse(Response):
         self,
         content: Iterable[bytes | str] | AsyncIterable[bytes | str],
         status: int = 200,
-        headers: list[tuple[str, str]] | None = None,
+        headers: HeadersLike | None = None,
         content_type: str | None = TEXT,
     ) -> None:
         super().__init__(b"", status, headers, content_type)
@@ -87,3 +234,62 @@ def error_response(status: int, detail: str | None = None, headers: list[tuple[s
     """The canned reply for an error: a short text body that never echoes the request."""
     text = HTTPError(status, detail).detail
     return Response(text + "\n", status, headers, TEXT)
+
+
+class FileResponse(StreamingResponse):
+    """``length`` bytes of the file at ``path`` from ``offset`` (default: the rest of it).
+
+    Framed by Content-Length. The server sends it with ``loop.sendfile``
+    (zero-copy, straight from the page cache) on plain TCP, and reads it
+    in pieces in the thread pool where it cannot (TLS, uvloop, the test
+    client), like any ``StreamingResponse``. The file is opened when the
+    body is sent, not here; if it has shrunk by then, the connection is
+    closed rather than the response padded. With ``length`` None the size
+    comes from one ``os.stat`` here, which blocks briefly: call it from a
+    ``def`` handler (thread pool) for files on slow disks. ``content_type``
+    defaults to the one ``heron.web.mediatypes`` gives the file name.
+    """
+
+    __slots__ = ("path", "offset", "length")
+
+    CHUNK_SIZE: Final = 256 * 1024
+    """Bytes read at a time when the file is streamed instead of sendfile'd."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        status: int = 200,
+        headers: HeadersLike | None = None,
+        content_type: str | None = None,
+        *,
+        offset: int = 0,
+        length: int | None = None,
+    ) -> None:
+        from heron.web.mediatypes import media_type
+
+        path = os.fspath(path)
+        if offset < 0 or (length is not None and length < 0):
+            raise ValueError("offset and length must not be negative")
+        if length is None:
+            length = max(0, os.stat(path).st_size - offset)
+        super().__init__(read_file_region(path, offset, length, self.CHUNK_SIZE), status, headers,
+                         content_type if content_type is not None else media_type(path))
+        self.path = path
+        self.offset = offset
+        self.length = length
+        self.headers.append(("Content-Length", str(length)))
+
+
+def read_file_region(path: str, offset: int, length: int, chunk_size: int) -> Iterator[bytes]:
+    """Yield ``length`` bytes of ``path`` from ``offset``; raises if the file is shorter."""
+    if length <= 0:
+        return
+    with open(path, "rb") as file:
+        file.seek(offset)
+        left = length
+        while left > 0:
+            data = file.read(min(chunk_size, left))
+            if not data:
+                raise OSError(f"{path}: file shorter than the {length} bytes promised")
+            left -= len(data)
+            yield data

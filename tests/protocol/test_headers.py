@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from heron.protocol.headers import Headers, split_comma_list
+from heron.protocol.headers import Headers, parse_media_type, split_comma_list
 
 
 @pytest.mark.parametrize(
@@ -134,3 +134,25 @@ def test_equality_is_mapping_equality_on_first_values() -> None:
 
 def test_repr_shows_raw_pairs() -> None:
     assert repr(Headers([("A", "1")])) == "Headers([('A', '1')])"
+
+
+@pytest.mark.parametrize(
+    ("value", "parsed"),
+    [
+        ("text/plain", ("text/plain", {})),
+        ("Text/HTML; Charset=UTF-8", ("text/html", {"charset": "UTF-8"})),
+        ("text/plain;charset=utf-8", ("text/plain", {"charset": "utf-8"})),
+        ('text/plain; charset="utf-8"', ("text/plain", {"charset": "utf-8"})),
+        ('a/b; q="x;y\\"z"; r=1', ("a/b", {"q": 'x;y"z', "r": "1"})),
+        ("a/b; broken; charset=latin-1", ("a/b", {"charset": "latin-1"})),
+        ("a/b; charset=x; charset=y", ("a/b", {"charset": "x"})),
+        ("a/b; ;; charset=x", ("a/b", {"charset": "x"})),
+        ('a/b; q="unterminated', ("a/b", {"q": "unterminated"})),
+        ("a/b; =x", ("a/b", {})),
+        ("nonsense", ("", {})),
+        ("", ("", {})),
+    ],
+)
+def test_parse_media_type_lowercases_type_and_names_and_unquotes_values(
+        value: str, parsed: tuple[str, dict[str, str]]) -> None:
+    assert parse_media_type(value) == parsed

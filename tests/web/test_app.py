@@ -11,6 +11,7 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 
 from heron import App, HTTPError, Request, Response
+from heron.errors import StartupFailed
 from heron.protocol.events import RequestHead
 
 
@@ -191,3 +192,257 @@ def test_debug_mode_shows_the_traceback_escaped_and_default_mode_does_not() -> N
         assert response.status == 500
         assert (b"&lt;secret internals&gt;" in response.body) is debug
         assert b"<secret internals>" not in response.body
+
+
+# -- routing through the App: slash redirects, url_for, mounts, hooks ----------------
+
+slashes = App()
+
+
+@slashes.route("/form", methods=["GET", "POST"])
+async def form(request: Request) -> str:
+    return "form"
+
+
+@slashes.get("/dir/")
+async def directory(request: Request) -> str:
+    return "dir"
+
+
+def test_missing_trailing_slash_redirects_308_keeping_the_query() -> None:
+    response = run(slashes, "GET", "/dir?a=1&b=2")
+    assert (response.status, response.header("Location")) == (308, "/dir/?a=1&b=2")
+
+
+def test_extra_trailing_slash_on_a_post_redirects_308_so_the_method_and_body_are_kept() -> None:
+    response = run(slashes, "POST", "/form/", b"x=1")
+    assert (response.status, response.header("Location")) == (308, "/form")
+
+
+def test_no_redirect_when_the_other_form_does_not_answer_the_method() -> None:
+    assert run(slashes, "DELETE", "/form/").status == 404
+
+
+def test_a_route_that_matches_as_sent_wins_over_a_slash_redirect() -> None:
+    app = App()
+
+    @app.get("/x")
+    async def x(request: Request) -> str:
+        return "x"
+
+    @app.get("/{page:path}")
+    async def catch_all(request: Request, page: str) -> str:
+        return "page " + page
+
+    assert run(app, "GET", "/x/").body == b"page x/"
+
+
+def test_slash_redirect_never_points_at_another_host() -> None:
+    app = App()
+
+    @app.get("//evil.com")  # a route only a confused app would have: the redirect must still not be made
+    async def evil(request: Request) -> str:
+        return "no"
+
+    response = run(app, "GET", "//evil.com/")
+    assert response.status == 404
+    assert response.header("Location") is None
+
+
+def test_slash_redirects_can_be_turned_off() -> None:
+    app = App(redirect_slashes=False)
+
+    @app.get("/x")
+    async def x(request: Request) -> str:
+        return "x"
+
+    assert run(app, "GET", "/x/").status == 404
+
+
+def test_app_url_for_names_routes_by_function_or_by_name() -> None:
+    app = App()
+
+    @app.get("/user/{name}")
+    async def user(request: Request, name: str) -> str:
+        return name
+
+    @app.post("/user/{name}/avatar", name="upload_avatar")
+    async def avatar(request: Request, name: str) -> str:
+        return name
+
+    assert app.url_for("user", name="ada lovelace") == "/user/ada%20lovelace"
+    assert app.url_for("upload_avatar", name="ada", _query={"size": 64}) == "/user/ada/avatar?size=64"
+
+
+def test_app_converter_from_a_regex_and_functions() -> None:
+    app = App()
+    app.add_converter("hex", "[0-9a-f]+", lambda text: int(text, 16), lambda value: format(value, "x"))
+
+    @app.get("/color/{rgb:hex}")
+    async def color(request: Request, rgb: int) -> str:
+        return str(rgb)
+
+    assert run(app, "GET", "/color/ff").body == b"255"
+    assert app.url_for("color", rgb=4095) == "/color/fff"
+
+
+def test_websocket_routes_are_reserved_and_fail_loudly() -> None:
+    try:
+        App().websocket("/ws")
+    except NotImplementedError as exc:
+        assert "not implemented" in str(exc)
+    else:
+        raise AssertionError("app.websocket must raise NotImplementedError")
+
+
+def make_mounted() -> tuple[App, App]:
+    api = App()
+
+    @api.get("/users/{id:int}")
+    async def get_user(request: Request, id: int) -> dict[str, object]:
+        return {"id": id, "root_path": request.root_path, "path": request.path}
+
+    @api.get("/")
+    async def api_index(request: Request) -> str:
+        return "api index"
+
+    @api.errorhandler(404)
+    async def api_not_found(request: Request, exc: Exception) -> tuple[str, int]:
+        return "no such API resource", 404
+
+    site = App()
+    site.mount("/api", api)
+
+    @site.get("/")
+    async def index(request: Request) -> str:
+        return "home"
+
+    return site, api
+
+
+def test_mounted_app_routes_the_path_after_its_prefix_and_sees_root_path() -> None:
+    site, _ = make_mounted()
+    response = run(site, "GET", "/api/users/7")
+    assert json.loads(response.body) == {"id": 7, "root_path": "/api", "path": "/api/users/7"}
+    assert run(site, "GET", "/").body == b"home"
+
+
+def test_mounted_app_answers_its_own_404_and_405() -> None:
+    site, _ = make_mounted()
+    assert run(site, "GET", "/api/nope").body == b"no such API resource"
+    response = run(site, "POST", "/api/users/7")
+    assert (response.status, response.header("Allow")) == (405, "GET, HEAD, OPTIONS")
+    assert run(site, "GET", "/nope").body == b"Not Found\n"  # the parent's canned 404, not the sub-app's
+
+
+def test_mount_prefix_alone_redirects_to_the_sub_apps_root() -> None:
+    site, _ = make_mounted()
+    response = run(site, "GET", "/api?x=1")
+    assert (response.status, response.header("Location")) == (308, "/api/?x=1")
+    assert run(site, "GET", "/api/").body == b"api index"
+
+
+def test_url_for_reaches_mounted_routes_by_mount_name() -> None:
+    site, api = make_mounted()
+    assert site.url_for("api.get_user", id=3) == "/api/users/3"
+    assert api.url_for("get_user", id=3) == "/users/3"
+    try:
+        site.url_for("api.nope")
+    except LookupError as exc:
+        assert "nope" in str(exc)
+    else:
+        raise AssertionError("unknown mounted name must raise LookupError")
+
+
+def test_options_asterisk_includes_mounted_apps_methods() -> None:
+    site = App()
+    api = App()
+
+    @api.delete("/x")
+    async def remove(request: Request) -> None:
+        return None
+
+    site.mount("/api", api)
+    assert run(site, "OPTIONS", "*").header("Allow") == "DELETE, OPTIONS"
+
+
+def test_a_route_under_a_mount_is_refused_naming_the_mount_call() -> None:
+    site, _ = make_mounted()
+    try:
+        site.get("/api/status")(text)
+    except ValueError as exc:
+        assert "test_app.py:" in str(exc) and "/api" in str(exc)
+    else:
+        raise AssertionError("a route under a mount must be refused")
+
+
+def test_startup_and_shutdown_hooks_run_sync_and_async_including_mounted_apps() -> None:
+    calls: list[str] = []
+    site, api = App(), App()
+    site.mount("/api", api)
+
+    @site.on_startup
+    def open_site() -> None:
+        calls.append("site up")
+
+    @api.on_startup
+    async def open_api() -> None:
+        calls.append("api up")
+
+    @api.on_shutdown
+    async def close_api() -> None:
+        calls.append("api down")
+
+    @site.on_shutdown
+    def close_site() -> None:
+        calls.append("site down")
+
+    asyncio.run(site.startup())
+    asyncio.run(site.shutdown())
+    assert calls == ["site up", "api up", "api down", "site down"]
+
+
+def test_failing_startup_hook_raises_startup_failed_naming_the_hook() -> None:
+    app = App()
+
+    @app.on_startup
+    async def connect_database() -> None:
+        raise ConnectionRefusedError("db is down")
+
+    try:
+        asyncio.run(app.startup())
+    except StartupFailed as exc:
+        message = str(exc)
+    else:
+        raise AssertionError("startup must fail")
+    assert "connect_database" in message and "test_app.py:" in message
+    assert "ConnectionRefusedError: db is down" in message
+
+
+def test_failing_shutdown_hook_is_logged_and_the_others_still_run() -> None:
+    calls: list[str] = []
+    app = App()
+
+    @app.on_shutdown
+    def broken() -> None:
+        raise RuntimeError("oops")
+
+    @app.on_shutdown
+    def still_runs() -> None:
+        calls.append("ran")
+
+    asyncio.run(app.shutdown())
+    assert calls == ["ran"]
+
+
+def test_url_for_with_a_dotted_mount_name_and_nested_mounts() -> None:
+    site, v2, users = App(), App(), App()
+
+    @users.get("/{id:int}")
+    async def show(request: Request, id: int) -> str:
+        return request.root_path
+
+    v2.mount("/users", users)
+    site.mount("/api/v2", v2)
+    assert site.url_for("api.v2.users.show", id=5) == "/api/v2/users/5"
+    assert run(site, "GET", "/api/v2/users/5").body == b"/api/v2/users"

@@ -14,7 +14,7 @@ app = App()
 def block(request: Request) -> Response:
     """Hold a pool thread for ``s`` seconds (time.sleep: a blocking call, as in real code)."""
     print("blocking: block started", file=sys.stderr, flush=True)
-    time.sleep(float(request.query.get("s", ["1"])[0]))
+    time.sleep(float(request.query.get("s", "1")))
     return Response("unblocked\n")
 
 

@@ -18,7 +18,7 @@ app = App()
 
 
 def _seconds(request: Request) -> float:
-    return float(request.query.get("s", ["1"])[0])
+    return float(request.query.get("s", "1"))
 
 
 @app.get("/sleep")

@@ -1,0 +1,106 @@
+"""Query strings and urlencoded form bodies, and the multi-valued mapping that holds them (web layer).
+
+``?tag=a&tag=b`` and a ``application/x-www-form-urlencoded`` body are the
+same format (WHATWG URL standard, section 5.1), and a name may repeat, so
+a plain dict would lose values. ``MultiDict`` keeps every pair in order and
+answers ``get(name)`` with the first value, which is what a handler wants
+nine times out of ten; ``get_all(name)`` gives the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from urllib.parse import unquote_to_bytes
+
+MAX_FORM_FIELDS = 1000
+"""Fields an urlencoded body may hold before ``Request.form()`` answers 413.
+
+Parsing is linear, but every field is a string and a list entry held while
+the handler runs; PHP's ``max_input_vars`` and Django's
+``DATA_UPLOAD_MAX_NUMBER_FIELDS`` use the same 1000. A query string needs
+no such cap: the request line is already bounded (``max_request_line``).
+"""
+
+
+class TooManyFields(ValueError):
+    """An urlencoded string holds more fields than the caller allows."""
+
+
+class MultiDict(Mapping[str, str]):
+    """An ordered, case-sensitive mapping in which a name may have several values.
+
+    As a ``Mapping`` it shows each distinct name once with its first value,
+    so ``dict(multidict)``, ``multidict.get("page", "1")`` and
+    ``multidict.items()`` behave as they would on a dict. Every value, in
+    the order received, comes from ``get_all(name)`` (alias ``getlist``)
+    and every pair from ``multi_items()``. Immutable: it describes what
+    the client sent.
+    """
+
+    __slots__ = ("_pairs", "_index")
+
+    def __init__(self, pairs: Iterable[tuple[str, str]] = ()) -> None:
+        self._pairs: list[tuple[str, str]] = list(pairs)
+        index: dict[str, list[str]] = {}
+        for name, value in self._pairs:
+            index.setdefault(name, []).append(value)
+        self._index = index
+
+    def __getitem__(self, name: str) -> str:
+        return self._index[name][0]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._index
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def get_all(self, name: str) -> list[str]:
+        """Every value of ``name`` in the order received (empty list if absent)."""
+        return list(self._index.get(name, ()))
+
+    getlist = get_all
+
+    def multi_items(self) -> list[tuple[str, str]]:
+        """Every ``(name, value)`` pair, repeats included, in the order received."""
+        return list(self._pairs)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._pairs!r})"
+
+
+def parse_urlencoded(data: str | bytes, max_fields: int | None = None) -> MultiDict:
+    """Parse ``application/x-www-form-urlencoded`` data (WHATWG URL section 5.1).
+
+    Fields are split on ``&`` (not ``;``), empty ones skipped; a field
+    without ``=`` is a name with an empty value. ``+`` means a space and
+    percent-escapes are decoded to bytes, which are then read as UTF-8 with
+    invalid sequences replaced by U+FFFD, as browsers do: a malformed
+    escape never fails the request. ``max_fields`` (counted before empty
+    fields are skipped, so ``&&&&`` cannot get round it) raises
+    ``TooManyFields``.
+    """
+    raw = data.encode("latin-1") if isinstance(data, str) else data
+    if not raw:
+        return MultiDict()
+    fields = raw.split(b"&")
+    if max_fields is not None and len(fields) > max_fields:
+        raise TooManyFields(f"more than {max_fields} fields")
+    pairs: list[tuple[str, str]] = []
+    for field in fields:
+        if not field:
+            continue
+        name, _, value = field.partition(b"=")
+        pairs.append((_decode(name), _decode(value)))
+    return MultiDict(pairs)
+
+
+def _decode(component: bytes) -> str:
+    if b"+" in component:
+        component = component.replace(b"+", b" ")
+    if b"%" in component:
+        component = unquote_to_bytes(component)
+    return component.decode("utf-8", "replace")

@@ -1,0 +1,449 @@
+"""Serving a directory of files: ``StaticFiles`` (web layer).
+
+One request goes through these steps, each in its own function:
+
+1. the raw URL path is checked segment by segment before any file system
+   call (``heron.web.safepath``); anything suspicious is a 404;
+2. the path is resolved inside the root, symlinks checked; a directory
+   answers with its ``index.html`` (a 308 to the slash form first);
+3. a precompressed sibling (``app.js.br``, ``app.js.gz``) is chosen if
+   the client's Accept-Encoding allows it;
+4. preconditions are evaluated (``heron.web.conditional``, RFC 9110
+   section 13.2.2): 304 or 412;
+5. a Range is honoured (206, multipart/byteranges for several, 416 when
+   none can be), else the whole file is sent: small files from memory,
+   large ones as a ``FileResponse`` the server sends with ``sendfile``.
+
+File system work runs in the thread pool, so a slow disk never stalls
+the event loop. See docs/static.md for the behaviour in full.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import os
+import re
+import secrets
+import stat
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+from urllib.parse import quote
+
+from heron.errors import HTTPError
+from heron.protocol.headers import Headers, split_comma_list
+from heron.protocol.writer import validate_headers
+from heron.web.conditional import (
+    Unsatisfiable,
+    content_range,
+    evaluate_preconditions,
+    http_date,
+    if_range_allows,
+    make_etag,
+    parse_range,
+)
+from heron.web.mediatypes import media_type
+from heron.web.request import Request
+from heron.web.response import (
+    FileResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+    error_response,
+    read_file_region,
+)
+from heron.web.safepath import decode_segment, is_inside, is_safe_segment, resolve_inside, url_segments
+
+SMALL_FILE: Final = 64 * 1024
+"""Files (and ranges) smaller than this are read into memory; larger ones go out with sendfile."""
+
+# Sibling suffix per content coding, in order of preference on equal q-values.
+PRECOMPRESSED: Final = (("br", ".br"), ("gzip", ".gz"))
+_QVALUE: Final = re.compile(r"0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?")
+_SEGMENT_SAFE: Final = "!$&'()*+,;=:@-._~"
+_ALLOW: Final = [("Allow", "GET, HEAD, OPTIONS")]
+MAX_LISTED: Final = 10_000
+"""Directory listings stop after this many entries, so a huge directory cannot make a huge page."""
+
+
+@dataclass(frozen=True)
+class _Chosen:
+    """The file that will be sent: the original or a precompressed sibling."""
+
+    path: str
+    stat: os.stat_result
+    encoding: str | None  # Content-Encoding, None for the original
+    has_siblings: bool  # send Vary: Accept-Encoding
+
+
+class StaticFiles:
+    """Serve the files under ``directory`` at URL ``prefix``.
+
+    ``index`` names the file a directory URL answers with (None: none);
+    a directory without one is a 404, or with ``listing`` True an HTML
+    list of its entries. ``cache_control`` is sent as is on every file
+    response and 304. Symlinks are refused unless ``follow_symlinks`` is
+    True, and even then must resolve inside ``directory``. Hidden files
+    and directories (``.git``, ``.env``) are never served, except
+    ``.well-known``. Every refusal is a 404, never a 403.
+
+    An instance is a handler: ``await files(request)``. ``App.static``
+    registers one for GET and HEAD under its prefix.
+    """
+
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        prefix: str = "/",
+        *,
+        index: str | None = "index.html",
+        cache_control: str | None = None,
+        follow_symlinks: bool = False,
+        listing: bool = False,
+    ) -> None:
+        root = os.path.realpath(os.fspath(directory))
+        if not os.path.isdir(root):
+            raise ValueError(f"StaticFiles: {os.fspath(directory)!r} is not a directory")
+        if not prefix.startswith("/"):
+            raise ValueError(f"StaticFiles: prefix {prefix!r} must start with '/'")
+        if index is not None and (not index or "/" in index or index in (".", "..")):
+            raise ValueError(f"StaticFiles: index {index!r} must be a plain file name")
+        if cache_control is not None:
+            validate_headers([("Cache-Control", cache_control)])
+        self.root = root
+        self.prefix = prefix
+        self.index = index
+        self.cache_control = cache_control
+        self.follow_symlinks = follow_symlinks
+        self.listing = listing
+        self._prefix_segments = [s for s in prefix.split("/") if s]
+
+    def __repr__(self) -> str:
+        return f"<StaticFiles {self.prefix!r} -> {self.root!r}>"
+
+    async def __call__(self, request: Request, **_params: Any) -> Response:
+        """Answer ``request`` (route parameters are ignored: the raw path is what counts)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, self.respond, request)
+
+    def respond(self, request: Request) -> Response:
+        """The blocking part: checks, file system calls, and the response. Raises HTTPError."""
+        if request.method == "OPTIONS":
+            return Response(b"", 204, _ALLOW)
+        if request.method not in ("GET", "HEAD"):
+            raise HTTPError(405, headers=list(_ALLOW))
+        raw_path = request.raw_path
+        prefix = self._prefix_for(request)
+        segments = self._segments(raw_path, prefix)
+        if segments is None:
+            raise HTTPError(404)
+        path = resolve_inside(self.root, segments, self.follow_symlinks)
+        if path is None:
+            raise HTTPError(404)
+        info = _stat(path)
+        if info is not None and stat.S_ISDIR(info.st_mode):
+            if not raw_path.endswith("/"):
+                return self._slash_redirect(prefix + segments, request.query_string)
+            directory = path
+            path, info = self._index_of(path)
+            if info is None and self.listing:
+                return self._listing(directory, prefix + segments, request.method)
+        elif raw_path.endswith("/"):
+            info = None  # "file.txt/" names no file
+        if info is None or not stat.S_ISREG(info.st_mode):
+            raise HTTPError(404)
+        return self._file_response(request, path, info)
+
+    def _prefix_for(self, request: Request) -> list[str]:
+        """The URL segments in front of the files: the mount's (``root_path``), then ours."""
+        root_path = request.root_path
+        if not root_path:
+            return self._prefix_segments
+        return [s for s in root_path.split("/") if s] + self._prefix_segments
+
+    @staticmethod
+    def _segments(raw_path: str, prefix: list[str]) -> list[str] | None:
+        """The checked segments of ``raw_path`` below ``prefix``, or None."""
+        raw = [s for s in raw_path.split("/") if s]
+        count = len(prefix)
+        if [decode_segment(s) for s in raw[:count]] != prefix:
+            return None
+        return url_segments("/".join(raw[count:]))
+
+    def _slash_redirect(self, names: list[str], query: str) -> Response:
+        """308 to the directory's slash form, built from the checked segments.
+
+        Not from the raw path: ``//evil.example`` would otherwise become a
+        Location pointing at another host. 308 keeps the method (RFC 9110
+        section 15.4.9).
+        """
+        location = "/" + "".join(quote(name, safe=_SEGMENT_SAFE) + "/" for name in names)
+        if query:
+            location += "?" + query
+        return RedirectResponse(location, 308)
+
+    def _index_of(self, directory: str) -> tuple[str, os.stat_result | None]:
+        """The index file of a (real, checked) directory and its stat; None if there is none."""
+        if self.index is None:
+            return directory, None
+        path = os.path.join(directory, self.index)
+        if not self.follow_symlinks:
+            return path, _stat(path, follow=False)  # a symlink is not S_ISREG: refused
+        real = os.path.realpath(path)
+        if not is_inside(self.root, real):
+            return path, None
+        return real, _stat(real)
+
+    def _listing(self, directory: str, names_in_url: list[str], method: str) -> Response:
+        """An HTML list of what the directory holds (opt-in: ``listing=True``).
+
+        Only names that could be requested are shown: hidden files,
+        names that are not UTF-8 or would be refused by the path checks,
+        and symlinks that would be refused are left out. Every name is
+        HTML-escaped in the text and percent-encoded in the link.
+        """
+        names: list[str] = []
+        try:
+            with os.scandir(directory) as entries:
+                for entry in entries:
+                    if len(names) >= MAX_LISTED:
+                        break
+                    if self._listable(entry):
+                        names.append(entry.name + ("/" if entry.is_dir(follow_symlinks=True) else ""))
+        except OSError:
+            raise HTTPError(404) from None
+        title = html.escape("/" + "".join(name + "/" for name in names_in_url))
+        items = "".join(f'<li><a href="{html.escape(_href(name))}">{html.escape(name)}</a></li>\n'
+                        for name in sorted(names))
+        page = (f"<!doctype html>\n<meta charset=utf-8>\n<title>Index of {title}</title>\n"
+                f"<h1>Index of {title}</h1>\n<ul>\n{items}</ul>\n")
+        fields = [("X-Content-Type-Options", "nosniff"), ("Cache-Control", "no-cache")]
+        body = page.encode("utf-8")
+        if method == "HEAD":
+            return Response(b"", 200, fields + [("Content-Length", str(len(body)))], "text/html; charset=utf-8")
+        return Response(body, 200, fields, "text/html; charset=utf-8")
+
+    def _listable(self, entry: os.DirEntry[str]) -> bool:
+        name = entry.name
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            return False  # undecodable bytes (surrogateescape): no URL reaches it
+        if not is_safe_segment(name):
+            return False
+        if entry.is_symlink():
+            return self.follow_symlinks and is_inside(self.root, os.path.realpath(entry.path))
+        return True
+
+    # -- choosing what to send -------------------------------------------------
+
+    def _choose(self, headers: Headers, path: str, info: os.stat_result) -> _Chosen:
+        """The original, or the client's preferred precompressed sibling (br, then gzip)."""
+        siblings: list[tuple[str, str, os.stat_result]] = []
+        for coding, suffix in PRECOMPRESSED:
+            candidate = path + suffix
+            if self.follow_symlinks:
+                candidate = os.path.realpath(candidate)
+                if not is_inside(self.root, candidate):
+                    continue
+            found = _stat(candidate, follow=self.follow_symlinks)
+            # A sibling older than the original is stale: it would serve old content.
+            if found is not None and stat.S_ISREG(found.st_mode) and found.st_mtime_ns >= info.st_mtime_ns:
+                siblings.append((coding, candidate, found))
+        if not siblings:
+            return _Chosen(path, info, None, False)
+        accepted = accepted_encodings(headers.get_all("accept-encoding"))
+        best: tuple[float, str, str, os.stat_result] | None = None
+        for coding, candidate, found in siblings:
+            q = coding_quality(accepted, coding)
+            if q > 0 and (best is None or q > best[0]):
+                best = (q, coding, candidate, found)
+        if best is None:
+            return _Chosen(path, info, None, True)
+        return _Chosen(best[2], best[3], best[1], True)
+
+    def _file_response(self, request: Request, path: str, info: os.stat_result) -> Response:
+        headers = request.headers
+        chosen = self._choose(headers, path, info)
+        size = chosen.stat.st_size
+        mtime = chosen.stat.st_mtime_ns // 1_000_000_000
+        etag = make_etag(size, chosen.stat.st_mtime_ns, chosen.stat.st_ino)
+        validators = [("ETag", etag), ("Last-Modified", http_date(mtime))]
+        if self.cache_control is not None:
+            validators.append(("Cache-Control", self.cache_control))
+        if chosen.has_siblings:
+            validators.append(("Vary", "Accept-Encoding"))
+        verdict = evaluate_preconditions(request.method, headers, etag, mtime)
+        if verdict == 304:
+            # RFC 9110 section 15.4.5: the validators and caching fields, no body.
+            return Response(b"", 304, validators)
+        if verdict == 412:
+            raise HTTPError(412)
+        fields = validators + [("Accept-Ranges", "bytes"), ("X-Content-Type-Options", "nosniff")]
+        if chosen.encoding is not None:
+            fields.append(("Content-Encoding", chosen.encoding))
+        content_type = media_type(path)  # from the original name, never ".gz"
+        ranges = self._ranges(request, size, etag, mtime)
+        if ranges is not None and len(ranges) > 1 and chosen.encoding is not None:
+            ranges = None  # several parts of a coded file: no sane framing, send it whole
+        if ranges is None:
+            return _region(request.method, chosen.path, 0, size, 200, fields, content_type)
+        if len(ranges) == 1:
+            first, last = ranges[0]
+            fields.append(("Content-Range", content_range(first, last, size)))
+            return _region(request.method, chosen.path, first, last - first + 1, 206, fields, content_type)
+        return byteranges_response(chosen.path, ranges, size, fields, content_type)
+
+    @staticmethod
+    def _ranges(request: Request, size: int, etag: str, mtime: int) -> list[tuple[int, int]] | None:
+        """The ranges to send, or None for the whole file; HTTPError 416 if none can be."""
+        headers = request.headers
+        if request.method != "GET" or "range" not in headers:
+            return None  # RFC 9110 section 14.2: Range is defined for GET only
+        if_range = headers.get("if-range")
+        if if_range is not None and not if_range_allows(if_range, etag, mtime):
+            return None
+        try:
+            return parse_range(headers["range"], size)
+        except Unsatisfiable:
+            raise HTTPError(416, headers=[("Content-Range", f"bytes */{size}"), ("Accept-Ranges", "bytes")]) from None
+
+
+def _href(name: str) -> str:
+    """A relative link to a listed entry: percent-encoded, so it is also safe inside an attribute."""
+    if name.endswith("/"):
+        return "./" + quote(name[:-1], safe=_SEGMENT_SAFE.replace("'", "")) + "/"
+    return "./" + quote(name, safe=_SEGMENT_SAFE.replace("'", ""))
+
+
+def _stat(path: str, follow: bool = True) -> os.stat_result | None:
+    """``os.stat`` (``lstat`` with follow False), None for any error: absent and forbidden look alike."""
+    try:
+        return os.stat(path) if follow else os.lstat(path)
+    except (OSError, ValueError):
+        return None
+
+
+def _region(method: str, path: str, offset: int, length: int, status: int,
+            fields: list[tuple[str, str]], content_type: str) -> Response:
+    """A response for one region of a file: no body for HEAD, memory if small, else sendfile."""
+    if method == "HEAD":
+        return Response(b"", status, fields + [("Content-Length", str(length))], content_type)
+    if length < SMALL_FILE:
+        try:
+            data = b"".join(read_file_region(path, offset, length, SMALL_FILE))
+        except OSError:
+            raise HTTPError(404) from None  # removed or truncated since the stat
+        return Response(data, status, fields, content_type)
+    return FileResponse(path, status, fields, content_type, offset=offset, length=length)
+
+
+# -- multipart/byteranges (RFC 9110 section 14.6) -------------------------------
+
+
+def byteranges_response(path: str, ranges: Sequence[tuple[int, int]], size: int,
+                        fields: list[tuple[str, str]], content_type: str) -> Response:
+    """206 with one part per range, each with its own Content-Type and Content-Range."""
+    boundary = secrets.token_hex(16)
+    heads = [(f"--{boundary}\r\nContent-Type: {content_type}\r\n"
+              f"Content-Range: {content_range(first, last, size)}\r\n\r\n").encode("latin-1")
+             for first, last in ranges]
+    closing = f"--{boundary}--\r\n".encode("ascii")
+    length = sum(len(h) + (last - first + 1) + 2 for h, (first, last) in zip(heads, ranges)) + len(closing)
+    multipart = f"multipart/byteranges; boundary={boundary}"
+    pieces = _byteranges_body(path, ranges, heads, closing)
+    if length < SMALL_FILE:
+        try:
+            return Response(b"".join(pieces), 206, fields, multipart)
+        except OSError:
+            raise HTTPError(404) from None
+    return StreamingResponse(pieces, 206, fields + [("Content-Length", str(length))], multipart)
+
+
+def _byteranges_body(path: str, ranges: Sequence[tuple[int, int]], heads: list[bytes],
+                     closing: bytes) -> Iterator[bytes]:
+    for head, (first, last) in zip(heads, ranges):
+        yield head
+        yield from read_file_region(path, first, last - first + 1, FileResponse.CHUNK_SIZE)
+        yield b"\r\n"
+    yield closing
+
+
+# -- Accept-Encoding (RFC 9110 section 12.5.3) ----------------------------------
+
+
+def accepted_encodings(values: Sequence[str]) -> dict[str, float]:
+    """Coding -> q-value for every well-formed member of the Accept-Encoding fields.
+
+    A member whose q-value is malformed is dropped (not taken as 1), so
+    ``gzip;q=bogus`` does not switch gzip on. Names are lower-cased;
+    ``x-gzip`` counts as ``gzip`` (section 8.4.1.3).
+    """
+    accepted: dict[str, float] = {}
+    for value in values:
+        for member in split_comma_list(value):
+            name, *params = (part.strip(" \t") for part in member.split(";"))
+            q = 1.0
+            for param in params:
+                key, _, text = param.partition("=")
+                if key.strip(" \t").lower() == "q":
+                    text = text.strip(" \t")
+                    q = float(text) if _QVALUE.fullmatch(text) else -1.0
+            if q < 0 or not name:
+                continue
+            name = name.lower()
+            accepted["gzip" if name == "x-gzip" else name] = q
+    return accepted
+
+
+def coding_quality(accepted: dict[str, float], coding: str) -> float:
+    """The q-value for ``coding``: its own, else ``*``'s, else 0 (not acceptable).
+
+    No Accept-Encoding at all also gives 0: the RFC would allow any coding
+    then, but clients that send none (curl, scripts) expect the bytes as
+    stored, and every mainstream server answers them with identity.
+    """
+    if coding in accepted:
+        return accepted[coding]
+    return accepted.get("*", 0.0)
+
+
+# -- mounting in front of another handler (the CLI's --static) ------------------
+
+
+def with_static(mounts: Sequence[StaticFiles], fallback: Any = None) -> Any:
+    """A handler answering from ``mounts`` (longest prefix first), else from ``fallback``.
+
+    ``fallback`` is another handler (an App's ``handle``) or None. A path
+    under a mount that names no file goes on to the fallback, so
+    ``--static /=public`` can sit in front of an app like nginx's
+    ``try_files $uri @app``; non-GET/HEAD requests go straight to it.
+    """
+    ordered = sorted(mounts, key=lambda m: -len(m._prefix_segments))
+
+    async def handler(request: Request) -> Response:
+        for files in ordered:
+            if not _under(files, request.raw_path):
+                continue
+            if fallback is not None and request.method not in ("GET", "HEAD"):
+                break
+            try:
+                return await files(request)
+            except HTTPError as exc:
+                if exc.status != 404 or fallback is None:
+                    return error_response(exc.status, exc.detail, exc.headers)
+                break
+        if fallback is None:
+            return error_response(404)
+        response: Response = await fallback(request)
+        return response
+
+    return handler
+
+
+def _under(files: StaticFiles, raw_path: str) -> bool:
+    """Is ``raw_path`` below the mount's prefix (even if it is then refused)?"""
+    raw = [s for s in raw_path.split("/") if s]
+    count = len(files._prefix_segments)
+    return [decode_segment(s) for s in raw[:count]] == files._prefix_segments

@@ -1,0 +1,555 @@
+"""StaticFiles in process: hostile paths, symlinks, MIME types, validators, ranges, precompressed files."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from heron.web.app import App
+from heron.web.mediatypes import media_type
+from heron.web.response import FileResponse
+from heron.web.safepath import is_inside, resolve_inside, url_segments
+from heron.web.static import StaticFiles, accepted_encodings, coding_quality
+from heron.testing import TestClient, TestResponse
+
+BIG = bytes(range(256)) * 1024  # 256 KiB: above SMALL_FILE, so a FileResponse
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    root = tmp_path / "www"
+    (root / "sub").mkdir(parents=True)
+    (root / "empty").mkdir()
+    (root / ".git").mkdir()
+    (root / ".well-known").mkdir()
+    (root / "index.html").write_text("<h1>home</h1>")
+    (root / "sub" / "index.html").write_text("<h1>sub</h1>")
+    (root / "hello.txt").write_text("hello world\n")
+    (root / "app.js").write_text("console.log(1)\n" * 100)
+    (root / "big.bin").write_bytes(BIG)
+    (root / "data.unknownext").write_bytes(b"\x00\x01")
+    (root / ".env").write_text("SECRET=1")
+    (root / ".git" / "config").write_text("[core]")
+    (root / ".well-known" / "security.txt").write_text("Contact: x")
+    (tmp_path / "outside.txt").write_text("outside")
+    (tmp_path / "www-private").mkdir()
+    (tmp_path / "www-private" / "secret.txt").write_text("secret")
+    return root
+
+
+@pytest.fixture
+def client(site: Path) -> Iterator[TestClient]:
+    app = App()
+    app.static("/static", site, cache_control="public, max-age=60")
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+# -- path checks before any file system call ---------------------------------------
+
+HOSTILE = [
+    "/../etc/passwd",
+    "/a/../../etc/passwd",
+    "/%2e%2e/etc/passwd",
+    "/%2E%2E/%2e%2e/etc/passwd",
+    "/.%2e/etc/passwd",
+    "/..%2fetc%2fpasswd",
+    "/%2fetc%2fpasswd",
+    "/a%2f..%2f..%2fetc",
+    "/..%5c..%5cwindows",
+    "/a\\..\\b",
+    "/%00",
+    "/index.html%00.txt",
+    "/a%0a",
+    "/C:/Windows/win.ini",
+    "/c%3a/x",
+    "/C:",
+    "/.",
+    "/./hello.txt",
+    "/.git/config",
+    "/.env",
+    "/%2egit/config",
+    "/%2eenv",
+    "/sub/.hidden",
+    "/%ff%fe",
+    "/%c0%ae%c0%ae/etc/passwd",  # overlong UTF-8 for "..": invalid, refused
+]
+
+
+@pytest.mark.parametrize("raw", HOSTILE)
+def test_hostile_paths_are_refused_before_touching_the_disk(raw: str) -> None:
+    assert url_segments(raw) is None
+
+
+@pytest.mark.parametrize(("raw", "segments"), [
+    ("/a/b.txt", ["a", "b.txt"]),
+    ("//a///b/", ["a", "b"]),
+    ("/caf%C3%A9.txt", ["café.txt"]),
+    ("/a%20b", ["a b"]),
+    ("/.well-known/security.txt", [".well-known", "security.txt"]),
+    ("/a..b/c...", ["a..b", "c..."]),
+    ("/", []),
+])
+def test_ordinary_paths_decode_segment_by_segment(raw: str, segments: list[str]) -> None:
+    assert url_segments(raw) == segments
+
+
+@pytest.mark.parametrize("raw", HOSTILE + ["/../outside.txt", "/%2e%2e/outside.txt", "/..%2foutside.txt"])
+def test_hostile_paths_are_404_never_403(client: TestClient, raw: str) -> None:
+    response = client.get("/static" + raw)
+    assert response.status == 404
+    assert b"outside" not in response.body and b"SECRET" not in response.body
+
+
+def test_commonpath_not_startswith(tmp_path: Path) -> None:
+    root = str(tmp_path / "www")
+    assert is_inside(root, root)
+    assert is_inside(root, os.path.join(root, "a"))
+    assert not is_inside(root, root + "-private")
+    assert not is_inside(root, str(tmp_path))
+
+
+def test_well_known_is_served(client: TestClient) -> None:
+    assert client.get("/static/.well-known/security.txt").text == "Contact: x"
+
+
+# -- symlinks ---------------------------------------------------------------------
+
+
+def test_symlinks_are_refused_by_default(site: Path, tmp_path: Path) -> None:
+    (site / "out.txt").symlink_to(tmp_path / "outside.txt")
+    (site / "in.txt").symlink_to(site / "hello.txt")
+    (site / "outdir").symlink_to(tmp_path / "www-private")
+    root = str(site.resolve())
+    assert resolve_inside(root, ["out.txt"], False) is None
+    assert resolve_inside(root, ["in.txt"], False) is None
+    assert resolve_inside(root, ["outdir", "secret.txt"], False) is None
+    app = App()
+    app.static("/", site)
+    with TestClient(app) as c:
+        assert c.get("/out.txt").status == 404
+        assert c.get("/in.txt").status == 404
+        assert c.get("/outdir/secret.txt").status == 404
+
+
+def test_followed_symlinks_must_stay_inside_the_root(site: Path, tmp_path: Path) -> None:
+    (site / "out.txt").symlink_to(tmp_path / "outside.txt")
+    (site / "in.txt").symlink_to(site / "hello.txt")
+    (site / "outdir").symlink_to(tmp_path / "www-private")  # shares the root's name as a prefix
+    (site / "subl").symlink_to(site / "sub")
+    app = App()
+    app.static("/", site, follow_symlinks=True)
+    with TestClient(app) as c:
+        assert c.get("/in.txt").text == "hello world\n"
+        assert c.get("/subl/").text == "<h1>sub</h1>"
+        assert c.get("/out.txt").status == 404
+        assert c.get("/outdir/secret.txt").status == 404
+
+
+def test_index_symlink_is_refused_by_default(site: Path, tmp_path: Path) -> None:
+    (site / "empty" / "index.html").symlink_to(tmp_path / "outside.txt")
+    app = App()
+    app.static("/", site)
+    with TestClient(app) as c:
+        assert c.get("/empty/").status == 404
+
+
+# -- directories ----------------------------------------------------------------------
+
+
+def test_directory_serves_its_index(client: TestClient) -> None:
+    response = client.get("/static/sub/")
+    assert response.status == 200
+    assert response.text == "<h1>sub</h1>"
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert client.get("/static/").text == "<h1>home</h1>"
+
+
+def test_directory_without_slash_redirects_308_keeping_the_query(client: TestClient) -> None:
+    response = client.get("/static/sub?a=1&b=2")
+    assert response.status == 308
+    assert response.headers["location"] == "/static/sub/?a=1&b=2"
+    assert client.get("/static").headers["location"] == "/static/"
+
+
+def test_redirect_never_points_at_another_host(site: Path) -> None:
+    (site / "evil.example").mkdir()
+    app = App()
+    app.static("/", site)
+    with TestClient(app) as c:
+        response = c.get("//evil.example")
+        assert response.status == 308
+        assert response.headers["location"] == "/evil.example/"
+
+
+def test_directory_without_index_is_404(client: TestClient) -> None:
+    assert client.get("/static/empty/").status == 404
+
+
+def test_index_none_turns_index_off(site: Path) -> None:
+    app = App()
+    app.static("/", site, index=None)
+    with TestClient(app) as c:
+        assert c.get("/sub/").status == 404
+
+
+def test_file_with_trailing_slash_is_404(client: TestClient) -> None:
+    assert client.get("/static/hello.txt/").status == 404
+
+
+def test_non_get_methods_are_405(client: TestClient) -> None:
+    response = client.post("/static/hello.txt", body=b"x")
+    assert response.status == 405
+    assert "GET" in response.headers["allow"]
+
+
+def test_bad_configuration_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="not a directory"):
+        StaticFiles(tmp_path / "missing")
+    with pytest.raises(ValueError, match="prefix"):
+        StaticFiles(tmp_path, "static")
+    with pytest.raises(ValueError):
+        StaticFiles(tmp_path, cache_control="a\r\nSet-Cookie: x=1")
+
+
+# -- media types ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("a.html", "text/html; charset=utf-8"),
+    ("a.css", "text/css; charset=utf-8"),
+    ("a.js", "text/javascript; charset=utf-8"),
+    ("a.mjs", "text/javascript; charset=utf-8"),
+    ("a.json", "application/json; charset=utf-8"),
+    ("a.svg", "image/svg+xml; charset=utf-8"),
+    ("a.png", "image/png"),
+    ("a.JPG", "image/jpeg"),
+    ("a.jpeg", "image/jpeg"),
+    ("a.gif", "image/gif"),
+    ("a.webp", "image/webp"),
+    ("a.ico", "image/vnd.microsoft.icon"),
+    ("a.txt", "text/plain; charset=utf-8"),
+    ("a.xml", "application/xml; charset=utf-8"),
+    ("a.wasm", "application/wasm"),
+    ("a.woff", "font/woff"),
+    ("a.woff2", "font/woff2"),
+    ("a.pdf", "application/pdf"),
+    ("a.mp4", "video/mp4"),
+    ("a.webm", "video/webm"),
+    ("a.unknownext", "application/octet-stream"),
+    ("noextension", "application/octet-stream"),
+])
+def test_media_types_do_not_depend_on_the_machine(name: str, expected: str) -> None:
+    assert media_type(name) == expected
+
+
+def test_responses_carry_type_nosniff_and_cache_control(client: TestClient) -> None:
+    response = client.get("/static/hello.txt")
+    assert response.status == 200
+    assert response.body == b"hello world\n"
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["cache-control"] == "public, max-age=60"
+    assert response.headers["accept-ranges"] == "bytes"
+    assert re.fullmatch(r'"[0-9a-f]+"', response.headers["etag"])
+    assert response.headers["last-modified"].endswith(" GMT")
+    assert client.get("/static/data.unknownext").headers["content-type"] == "application/octet-stream"
+
+
+def test_large_file_is_a_file_response_and_complete(client: TestClient, site: Path) -> None:
+    response = client.get("/static/big.bin")
+    assert response.status == 200
+    assert response.body == BIG
+
+
+def test_head_has_length_and_no_body(client: TestClient) -> None:
+    for path, size in (("/static/hello.txt", 12), ("/static/big.bin", len(BIG))):
+        response = client.head(path)
+        assert response.status == 200
+        assert response.body == b""
+        assert response.headers["content-length"] == str(size)
+
+
+def test_file_response_defaults(site: Path) -> None:
+    response = FileResponse(site / "app.js", offset=10)
+    assert response.length == os.path.getsize(site / "app.js") - 10
+    assert response.header("content-type") == "text/javascript; charset=utf-8"
+    assert response.header("content-length") == str(response.length)
+    assert b"".join(response.content) == (site / "app.js").read_bytes()[10:]  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        FileResponse(site / "app.js", offset=-1)
+
+
+# -- validators and preconditions ------------------------------------------------------
+
+
+def test_if_none_match_gives_304_with_validators_and_no_body(client: TestClient) -> None:
+    first = client.get("/static/hello.txt")
+    response = client.get("/static/hello.txt", headers={"If-None-Match": first.headers["etag"]})
+    assert response.status == 304
+    assert response.body == b""
+    assert response.headers["etag"] == first.headers["etag"]
+    assert response.headers["last-modified"] == first.headers["last-modified"]
+    assert response.headers["cache-control"] == "public, max-age=60"
+    weak = client.get("/static/hello.txt", headers={"If-None-Match": "W/" + first.headers["etag"]})
+    assert weak.status == 304
+
+
+def test_if_modified_since_gives_304_unless_if_none_match_is_present(client: TestClient) -> None:
+    first = client.get("/static/hello.txt")
+    since = {"If-Modified-Since": first.headers["last-modified"]}
+    assert client.get("/static/hello.txt", headers=since).status == 304
+    both = {**since, "If-None-Match": '"something-else"'}
+    assert client.get("/static/hello.txt", headers=both).status == 200
+
+
+def test_if_match_and_if_unmodified_since_give_412(client: TestClient) -> None:
+    first = client.get("/static/hello.txt")
+    assert client.get("/static/hello.txt", headers={"If-Match": '"nope"'}).status == 412
+    assert client.get("/static/hello.txt", headers={"If-Match": "W/" + first.headers["etag"]}).status == 412
+    assert client.get("/static/hello.txt", headers={"If-Match": first.headers["etag"]}).status == 200
+    early = {"If-Unmodified-Since": "Sun, 06 Nov 1994 08:49:37 GMT"}
+    assert client.get("/static/hello.txt", headers=early).status == 412
+
+
+def test_etag_changes_when_the_file_changes(client: TestClient, site: Path) -> None:
+    before = client.get("/static/hello.txt").headers["etag"]
+    (site / "hello.txt").write_text("changed, and longer\n")
+    assert client.get("/static/hello.txt").headers["etag"] != before
+    assert client.get("/static/hello.txt", headers={"If-None-Match": before}).status == 200
+
+
+# -- ranges -----------------------------------------------------------------------------------
+
+
+def test_single_range(client: TestClient) -> None:
+    response = client.get("/static/big.bin", headers={"Range": "bytes=100-199"})
+    assert response.status == 206
+    assert response.body == BIG[100:200]
+    assert response.headers["content-range"] == f"bytes 100-199/{len(BIG)}"
+    suffix = client.get("/static/hello.txt", headers={"Range": "bytes=-6"})
+    assert (suffix.status, suffix.body) == (206, b"world\n")
+    open_ended = client.get("/static/big.bin", headers={"Range": "bytes=1000-"})
+    assert open_ended.body == BIG[1000:]
+
+
+def parse_byteranges(response: TestResponse) -> list[tuple[str, str, bytes]]:
+    """(Content-Type, Content-Range, data) of each part of a multipart/byteranges body."""
+    match = re.fullmatch(r"multipart/byteranges; boundary=(\S+)", response.headers["content-type"])
+    assert match
+    delimiter = b"--" + match.group(1).encode()
+    body = response.body
+    assert body.endswith(delimiter + b"--\r\n")
+    parts = []
+    for chunk in body[: -len(delimiter + b"--\r\n")].split(delimiter)[1:]:
+        head, _, data = chunk.partition(b"\r\n\r\n")
+        assert data.endswith(b"\r\n")
+        fields = dict(line.split(": ", 1) for line in head.decode().strip().split("\r\n"))
+        parts.append((fields["Content-Type"], fields["Content-Range"], data[:-2]))
+    return parts
+
+
+def test_multiple_ranges_are_multipart_byteranges(client: TestClient) -> None:
+    response = client.get("/static/big.bin", headers={"Range": "bytes=0-9, 5000-5099, -10"})
+    assert response.status == 206
+    assert "content-range" not in response.headers
+    assert parse_byteranges(response) == [
+        ("application/octet-stream", f"bytes 0-9/{len(BIG)}", BIG[:10]),
+        ("application/octet-stream", f"bytes 5000-5099/{len(BIG)}", BIG[5000:5100]),
+        ("application/octet-stream", f"bytes {len(BIG) - 10}-{len(BIG) - 1}/{len(BIG)}", BIG[-10:]),
+    ]
+
+
+def test_large_multipart_is_streamed_with_an_exact_length(client: TestClient) -> None:
+    response = client.get("/static/big.bin", headers={"Range": "bytes=0-99999,100000-"})
+    parts = parse_byteranges(response)
+    assert [p[2] for p in parts] == [BIG[:100000], BIG[100000:]]
+    assert int(response.headers["content-length"]) == len(response.body)
+
+
+def test_unsatisfiable_range_is_416_with_the_size(client: TestClient) -> None:
+    response = client.get("/static/hello.txt", headers={"Range": "bytes=500-"})
+    assert response.status == 416
+    assert response.headers["content-range"] == "bytes */12"
+
+
+def test_overlapping_or_too_many_ranges_get_the_whole_file(client: TestClient) -> None:
+    response = client.get("/static/hello.txt", headers={"Range": "bytes=0-,0-,0-"})
+    assert (response.status, response.body) == (200, b"hello world\n")
+    many = "bytes=" + ",".join(f"{i}-{i}" for i in range(0, 40, 2))
+    assert client.get("/static/big.bin", headers={"Range": many}).status == 200
+
+
+def test_if_range_mismatch_sends_the_whole_file(client: TestClient) -> None:
+    etag = client.get("/static/hello.txt").headers["etag"]
+    last_modified = client.get("/static/hello.txt").headers["last-modified"]
+    match = client.get("/static/hello.txt", headers={"Range": "bytes=0-4", "If-Range": etag})
+    assert (match.status, match.body) == (206, b"hello")
+    by_date = client.get("/static/hello.txt", headers={"Range": "bytes=0-4", "If-Range": last_modified})
+    assert by_date.status == 206
+    stale = client.get("/static/hello.txt", headers={"Range": "bytes=0-4", "If-Range": '"old"'})
+    assert (stale.status, stale.body) == (200, b"hello world\n")
+    old_date = client.get("/static/hello.txt",
+                          headers={"Range": "bytes=0-4", "If-Range": "Sun, 06 Nov 1994 08:49:37 GMT"})
+    assert old_date.status == 200
+
+
+def test_range_is_ignored_on_head(client: TestClient) -> None:
+    response = client.head("/static/hello.txt", headers={"Range": "bytes=0-4"})
+    assert response.status == 200
+    assert response.headers["content-length"] == "12"
+
+
+# -- precompressed siblings and Accept-Encoding ---------------------------------------------
+
+
+@pytest.mark.parametrize(("header", "expected"), [
+    ("gzip", {"gzip": 1.0}),
+    ("gzip;q=0", {"gzip": 0.0}),
+    ("gzip; q=0.000, br;q=0.5", {"gzip": 0.0, "br": 0.5}),
+    ("GZIP;Q=0.8", {"gzip": 0.8}),
+    ("x-gzip", {"gzip": 1.0}),
+    ("*;q=0.1", {"*": 0.1}),
+    ("gzip;q=bogus, br", {"br": 1.0}),
+    ("gzip;q=1.5", {}),
+    ("nogzip, gzipx", {"nogzip": 1.0, "gzipx": 1.0}),
+])
+def test_accept_encoding_is_parsed_not_substring_matched(header: str, expected: dict[str, float]) -> None:
+    assert accepted_encodings([header]) == expected
+
+
+def test_coding_quality_falls_back_to_star_then_zero() -> None:
+    assert coding_quality({"*": 0.3}, "br") == 0.3
+    assert coding_quality({"*": 1.0, "br": 0.0}, "br") == 0.0
+    assert coding_quality({}, "gzip") == 0.0
+    assert coding_quality({"nogzip": 1.0}, "gzip") == 0.0
+
+
+@pytest.fixture
+def compressed(site: Path) -> bytes:
+    data = gzip.compress((site / "app.js").read_bytes())
+    (site / "app.js.gz").write_bytes(data)
+    (site / "app.js.br").write_bytes(b"pretend-brotli")
+    return data
+
+
+def test_gzip_sibling_is_served_with_encoding_and_vary(client: TestClient, compressed: bytes, site: Path) -> None:
+    response = client.get("/static/app.js", headers={"Accept-Encoding": "gzip, deflate"})
+    assert response.body == compressed
+    assert response.headers["content-encoding"] == "gzip"
+    assert response.headers["vary"] == "Accept-Encoding"
+    assert response.headers["content-type"] == "text/javascript; charset=utf-8"
+    assert gzip.decompress(response.body) == (site / "app.js").read_bytes()
+
+
+def test_br_preferred_on_equal_quality_and_q_values_respected(client: TestClient, compressed: bytes) -> None:
+    assert client.get("/static/app.js", headers={"Accept-Encoding": "gzip, br"}).body == b"pretend-brotli"
+    assert client.get("/static/app.js", headers={"Accept-Encoding": "gzip, br;q=0.5"}).body == compressed
+    refused = client.get("/static/app.js", headers={"Accept-Encoding": "gzip;q=0, br;q=0"})
+    assert "content-encoding" not in refused.headers
+    assert refused.headers["vary"] == "Accept-Encoding"  # a sibling exists: caches must key on it
+
+
+def test_identity_without_accept_encoding_still_says_vary(client: TestClient, compressed: bytes, site: Path) -> None:
+    response = client.get("/static/app.js")
+    assert response.body == (site / "app.js").read_bytes()
+    assert "content-encoding" not in response.headers
+    assert response.headers["vary"] == "Accept-Encoding"
+    assert "vary" not in client.get("/static/hello.txt").headers
+
+
+def test_encoded_and_identity_variants_have_different_etags(client: TestClient, compressed: bytes) -> None:
+    plain = client.get("/static/app.js").headers["etag"]
+    coded = client.get("/static/app.js", headers={"Accept-Encoding": "gzip"})
+    assert coded.headers["etag"] != plain
+    conditional = {"Accept-Encoding": "gzip", "If-None-Match": coded.headers["etag"]}
+    not_modified = client.get("/static/app.js", headers=conditional)
+    assert not_modified.status == 304
+    assert not_modified.headers["vary"] == "Accept-Encoding"
+
+
+def test_stale_sibling_is_ignored(client: TestClient, compressed: bytes, site: Path) -> None:
+    old = os.stat(site / "app.js").st_mtime_ns - 10_000_000_000
+    os.utime(site / "app.js.gz", ns=(old, old))
+    os.utime(site / "app.js.br", ns=(old, old))
+    response = client.get("/static/app.js", headers={"Accept-Encoding": "gzip, br"})
+    assert "content-encoding" not in response.headers
+
+
+# -- layering ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("module", ["static", "conditional", "safepath", "mediatypes"])
+def test_static_modules_stay_in_the_web_layer(module: str) -> None:
+    import heron.web
+    from tests.protocol.test_layering import imported_modules
+
+    names = imported_modules(Path(heron.web.__file__).parent / f"{module}.py")
+    assert not [name for name in names if name.startswith(("heron.server", "heron.hosting", "heron.cli"))]
+
+
+def test_ranges_on_a_coded_variant(client: TestClient, compressed: bytes) -> None:
+    one = client.get("/static/app.js", headers={"Accept-Encoding": "gzip", "Range": "bytes=0-9"})
+    assert (one.status, one.body) == (206, compressed[:10])
+    assert one.headers["content-encoding"] == "gzip"
+    assert one.headers["content-range"] == f"bytes 0-9/{len(compressed)}"
+    several = client.get("/static/app.js", headers={"Accept-Encoding": "gzip", "Range": "bytes=0-1,5-6"})
+    assert (several.status, several.body) == (200, compressed)
+
+
+# -- opt-in directory listing -------------------------------------------------------------------
+
+
+def test_listing_is_off_by_default(client: TestClient) -> None:
+    assert client.get("/static/empty/").status == 404
+
+
+def test_listing_shows_only_servable_names_escaped(site: Path, tmp_path: Path) -> None:
+    (site / "empty" / "<script>alert(1).txt").write_text("x")
+    (site / "empty" / "a&b \"q\".txt").write_text("x")
+    (site / "empty" / "child").mkdir()
+    (site / "empty" / ".secret").write_text("x")
+    (site / "empty" / "link.txt").symlink_to(tmp_path / "outside.txt")
+    app = App()
+    app.static("/", site, listing=True)
+    with TestClient(app) as c:
+        page = c.get("/empty/")
+        assert page.status == 200
+        assert page.headers["content-type"] == "text/html; charset=utf-8"
+        assert "<script>" not in page.text
+        assert "&lt;script&gt;alert(1).txt" in page.text
+        assert 'href="./%3Cscript%3Ealert(1).txt"' in page.text
+        assert 'href="./a&amp;b%20%22q%22.txt"' in page.text
+        assert 'href="./child/"' in page.text
+        assert ".secret" not in page.text and "link.txt" not in page.text
+        assert c.head("/empty/").body == b""
+        assert c.get("/sub/").text == "<h1>sub</h1>"  # an index still wins
+
+
+def test_static_inside_a_mounted_app_sees_the_mount_prefix(site: Path) -> None:
+    inner = App()
+    inner.static("/assets", site)
+    outer = App()
+    outer.mount("/shop", inner)
+    with TestClient(outer) as c:
+        assert c.get("/shop/assets/hello.txt").text == "hello world\n"
+        assert c.get("/shop/assets/sub").headers["location"] == "/shop/assets/sub/"
+        assert c.get("/shop/assets/%2e%2e/hello.txt").status == 404
+        assert c.get("/assets/hello.txt").status == 404
+
+
+def test_followed_sibling_symlink_must_stay_inside_the_root(site: Path, tmp_path: Path) -> None:
+    (site / "hello.txt.gz").symlink_to(tmp_path / "outside.txt")
+    newer = os.stat(site / "hello.txt").st_mtime_ns + 10_000_000_000
+    os.utime(tmp_path / "outside.txt", ns=(newer, newer))  # not stale: only the root check refuses it
+    app = App()
+    app.static("/", site, follow_symlinks=True)
+    with TestClient(app) as c:
+        response = c.get("/hello.txt", headers={"Accept-Encoding": "gzip"})
+        assert response.body == b"hello world\n"
+        assert "content-encoding" not in response.headers
