@@ -1,14 +1,22 @@
-"""``python3 -m heron`` with no arguments serves the demo site on 127.0.0.1:8080."""
+"""``python3 -m heron`` with no arguments serves the demo site on 127.0.0.1:8080.
+
+The site itself is checked page by page over real HTTP here;
+test_demo_browser.py checks what only a browser can (CSS, JavaScript, clicks).
+"""
 
 from __future__ import annotations
 
 import socket
+from html.parser import HTMLParser
+from urllib.parse import urljoin, urlsplit
 
 import pytest
 import requests
 
 from .conftest import Serve
 from .support import ServerDied
+
+HTML = "text/html; charset=utf-8"
 
 
 def port_8080_is_free() -> bool:
@@ -35,7 +43,7 @@ def test_no_arguments_serve_the_demo_site_on_port_8080(serve: Serve) -> None:
     home = requests.get("http://127.0.0.1:8080/", timeout=5)
     assert home.status_code == 200
     assert home.headers["Content-Type"] == "text/html; charset=utf-8"
-    assert "<h1>heron</h1>" in home.text
+    assert "<h1>Hello from heron</h1>" in home.text
     user = requests.get("http://127.0.0.1:8080/user/ada", timeout=5)
     assert "Hello, ada!" in user.text
     escaped = requests.get("http://127.0.0.1:8080/user/%3Cb%3E", timeout=5)
@@ -44,3 +52,53 @@ def test_no_arguments_serve_the_demo_site_on_port_8080(serve: Serve) -> None:
     assert data.headers["Content-Type"] == "application/json"
     assert data.json() == {"server": "heron", "path": "/api/data", "items": [1, 2, 3]}
     server.wait_for_stderr(r'"GET /api/data HTTP/1\.1" 200')
+
+
+class LinkCollector(HTMLParser):
+    """Every address a page refers to: links, stylesheets, icons, scripts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.targets: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if value is not None and (name, tag) in {("href", "a"), ("href", "link"), ("src", "script")}:
+                self.targets.append(value)
+
+
+def test_every_page_of_the_demo_answers_200_and_every_link_resolves(serve: Serve) -> None:
+    server = serve(app=None)
+    seen: dict[str, requests.Response] = {}
+    queue = ["/"]
+    with requests.Session() as http:
+        while queue:
+            path = queue.pop()
+            if path in seen:
+                continue
+            response = seen[path] = http.get(server.url(path), timeout=5)
+            assert response.status_code == 200, path
+            if response.headers["Content-Type"] == HTML:
+                collector = LinkCollector()
+                collector.feed(response.text)
+                for target in collector.targets:
+                    url = urlsplit(urljoin(server.url(path), target))
+                    assert url.netloc == f"{server.host}:{server.port}", f"{path} links off the site: {target}"
+                    queue.append(url.path)
+    assert set(seen) >= {"/", "/about", "/user/ada", "/user/%3Cb%3Eada", "/api/data", "/static/page.html",
+                         "/static/style.css", "/static/app.js", "/static/favicon.svg"}
+    assert seen["/static/style.css"].headers["Content-Type"] == "text/css; charset=utf-8"
+    assert seen["/static/app.js"].headers["Content-Type"] == "text/javascript; charset=utf-8"
+    assert seen["/static/favicon.svg"].headers["Content-Type"] == "image/svg+xml; charset=utf-8"
+    # Served by StaticFiles: validators and the cache policy the demo sets.
+    assert seen["/static/style.css"].headers["ETag"].startswith('"')
+    assert seen["/static/style.css"].headers["Cache-Control"] == "no-cache"
+    assert seen["/static/page.html"].headers["Content-Type"] == HTML
+    assert seen["/api/data"].json() == {"server": "heron", "path": "/api/data", "items": [1, 2, 3]}
+    assert "Hello, &lt;b&gt;ada!" in seen["/user/%3Cb%3Eada"].text
+
+
+def test_demo_serves_only_its_own_static_files(serve: Serve) -> None:
+    server = serve(app=None)
+    for path in ["/static/missing.css", "/static/__init__.py", "/static/..%2F__init__.py", "/static/"]:
+        assert requests.get(server.url(path), timeout=5).status_code == 404, path

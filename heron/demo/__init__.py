@@ -1,0 +1,131 @@
+"""The demo site: what ``python3 -m heron`` serves when given no app.
+
+It is also the first example of the framework, small enough to read in one
+sitting: pages rendered by Python functions, a JSON endpoint, and a few
+files from ``heron/demo/static/`` (a stylesheet, a script, an icon, and a
+page sent exactly as it is on disk). The script asks ``/api/data`` for
+JSON and writes the answer into the home page, so one visit exercises
+HTML, CSS, JavaScript and an API call.
+"""
+
+from __future__ import annotations
+
+import os
+from html import escape
+
+from heron.web import App, HTMLResponse, Request
+
+app = App()
+
+NAV = [
+    ("/", "Home"),
+    ("/about", "About"),
+    ("/user/ada", "Hello, ada"),
+    ("/api/data", "JSON"),
+    ("/static/page.html", "A static page"),
+]
+
+LAYOUT = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} · heron</title>
+<link rel="icon" href="/static/favicon.svg">
+<link rel="stylesheet" href="/static/style.css">
+<script src="/static/app.js" defer></script>
+</head>
+<body>
+<header>
+<a class="brand" href="/">heron</a>
+<nav>{nav}</nav>
+</header>
+<main>
+{content}
+</main>
+<footer>Served by heron, an HTTP/1.1 server written in pure Python.</footer>
+</body>
+</html>
+"""
+
+
+def page(title: str, content: str, here: str = "") -> HTMLResponse:
+    """``content`` inside the site's layout. It is HTML: escape what came from the request.
+
+    ``here`` is the path of the current page, which the menu marks.
+    """
+    links = []
+    for href, label in NAV:
+        current = ' aria-current="page"' if href == here else ""
+        links.append(f'<a href="{href}"{current}>{label}</a>')
+    return HTMLResponse(LAYOUT.format(title=escape(title), nav="\n".join(links), content=content))
+
+
+@app.get("/")
+async def home(request: Request) -> HTMLResponse:
+    return page("Home", """<h1>Hello from heron</h1>
+<p class="lead">This page came from a Python function: <code>home()</code> in
+<code>heron/demo/__init__.py</code> returned it, and heron sent it to your browser
+over HTTP/1.1.</p>
+<h2>Look around</h2>
+<ul>
+<li><a href="/about">About</a>: how this page got here, and what your browser sent to ask for it.</li>
+<li><a href="/user/ada">/user/ada</a>: part of the address becomes an argument. Try your own name.</li>
+<li><a href="/api/data">/api/data</a>: JSON, the kind of answer a script asks for.</li>
+<li><a href="/static/page.html">/static/page.html</a>: a file, sent as it is on disk.</li>
+</ul>
+<h2>Live from JavaScript</h2>
+<p>After the page loaded, <a href="/static/app.js">/static/app.js</a> asked
+<code>/api/data</code> for JSON and wrote the answer here:</p>
+<pre id="api-data">Waiting for JavaScript…</pre>""", here="/")
+
+
+@app.get("/about")
+async def about(request: Request) -> HTMLResponse:
+    rows = "\n".join(f"<tr><th>{escape(name)}</th><td>{escape(value)}</td></tr>"
+                     for name, value in request.head.headers)
+    return page("About", f"""<h1>About this page</h1>
+<ol>
+<li>Your browser opened a TCP connection and sent a few lines of text: a request.</li>
+<li>heron's parser (<code>heron/protocol/parser.py</code>) checked them, strictly.</li>
+<li>The router (<code>heron/web/routing.py</code>) found the function for <code>/about</code>,
+which wrote this HTML.</li>
+<li>The writer (<code>heron/protocol/writer.py</code>) put a status line and headers in front
+of it and sent it back.</li>
+<li>Your browser then asked for the stylesheet, the script and the icon the same way:
+three more requests.</li>
+</ol>
+<p><code>docs/tour.md</code> follows one request through the code, file by file.</p>
+<h2>What your browser sent</h2>
+<p><code>{escape(request.method)} {escape(request.head.target)} HTTP/{escape(request.http_version)}</code>,
+then these headers:</p>
+<table>
+{rows}
+</table>""", here="/about")
+
+
+@app.get("/user/{name}")
+async def user(request: Request, name: str) -> HTMLResponse:
+    return page(name, f"""<h1>Hello, {escape(name)}!</h1>
+<p>The route <code>/user/{{name}}</code> matched this address, so heron called
+<code>user(request, name)</code> with <code>name = {escape(repr(name))}</code>.</p>
+<p>A name goes through <code>html.escape</code> before it goes into the page, so
+<a href="/user/%3Cb%3Eada">/user/&lt;b&gt;ada</a> shows the tag instead of making text bold.</p>""",
+                here=request.path)
+
+
+@app.get("/api/data")
+async def data(request: Request) -> dict[str, object]:
+    return {"server": "heron", "path": request.path, "items": [1, 2, 3]}
+
+
+# -- files ---------------------------------------------------------------------------
+
+STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
+"""heron/demo/static/: a stylesheet, a script, an icon and a page, served by StaticFiles.
+
+``no-cache`` makes the browser revalidate each time: a reload shows the
+ETag / 304 exchange in the browser's network panel.
+"""
+
+app.static("/static", STATIC, cache_control="no-cache")

@@ -1,0 +1,57 @@
+"""The demo site in a real browser: headless Chromium loads it, runs its script, follows a link.
+
+What only a browser can tell: that the stylesheet was applied, that the
+script ran and its fetch of /api/data succeeded, that a click on a link
+leads to the right page, and that nothing failed on the way (no console
+error, no failed load). Skips when Chromium or ChromeDriver is missing;
+``scripts/test`` installs both when it runs as root.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .conftest import Serve
+from .webdriver import Browser, chromium, missing_programs
+
+pytestmark = [
+    pytest.mark.skipif(bool(missing_programs()),
+                       reason=f"browser test needs {' and '.join(missing_programs())} (Debian: chromium, chromium-driver)"),
+    pytest.mark.timeout(30),
+]
+
+ACCENT = "rgb(31, 111, 139)"  # --accent in heron/demo/static/style.css, the colour of every <h1>
+
+
+def test_demo_site_renders_runs_its_script_and_follows_a_link(serve: Serve, tmp_path: Path) -> None:
+    server = serve(app=None)  # the demo site, as `python3 -m heron` serves it
+    with chromium(tmp_path) as browser:
+        browser.get(server.url("/"))
+        assert browser.text(browser.find("h1")) == "Hello from heron"
+        assert browser.script("return getComputedStyle(document.querySelector('h1')).color") == ACCENT
+
+        assert browser.script("return document.body.dataset.jsLoaded") == "yes"
+        api_data = browser.find("#api-data")
+        shown = browser.wait_for(lambda: "heron" in browser.text(api_data) and browser.text(api_data),
+                                 what="/api/data shown on the home page")
+        assert '"server": "heron"' in shown
+        assert '"path": "/api/data"' in shown
+
+        browser.click(browser.find("nav a[href='/about']"))
+        browser.wait_for(lambda: browser.url == server.url("/about"), what="the About link followed")
+        assert browser.text(browser.find("h1")) == "About this page"
+        assert browser.text(browser.find("nav a[aria-current='page']")) == "About"
+        assert browser.script("return document.body.dataset.jsLoaded") == "yes"
+
+        assert_no_console_errors(browser)
+
+
+def assert_no_console_errors(browser: Browser) -> None:
+    errors = [entry for entry in browser.console_log() if entry["level"] == "SEVERE"]
+    assert not errors, "errors in the browser console:\n" + "\n".join(entry["message"] for entry in errors)
+    # The check above would pass just as well if the log never reached us: prove it does.
+    browser.script("console.error('probe: the console log reaches the test')")
+    probe = browser.console_log()
+    assert any(entry["level"] == "SEVERE" and "probe:" in entry["message"] for entry in probe), probe
