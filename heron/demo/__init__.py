@@ -13,7 +13,9 @@ from __future__ import annotations
 import os
 from html import escape
 
+from heron.errors import HTTPError
 from heron.web import App, HTMLResponse, Request
+from heron.web.middleware import basic_auth, bearer_auth, cors
 
 app = App()
 
@@ -73,6 +75,11 @@ over HTTP/1.1.</p>
 <li><a href="/user/ada">/user/ada</a>: part of the address becomes an argument. Try your own name.</li>
 <li><a href="/api/data">/api/data</a>: JSON, the kind of answer a script asks for.</li>
 <li><a href="/static/page.html">/static/page.html</a>: a file, sent as it is on disk.</li>
+<li><a href="/admin/">/admin/</a>: a page behind a password (user <code>admin</code>,
+password <code>heron</code>).</li>
+<li><code>/api/private/</code>: JSON for callers with a token:
+<code>curl -H 'Authorization: Bearer demo-token' http://127.0.0.1:8080/api/private/</code></li>
+<li><a href="/no/such/page">/no/such/page</a>: what a 404 looks like here.</li>
 </ul>
 <h2>Live from JavaScript</h2>
 <p>After the page loaded, <a href="/static/app.js">/static/app.js</a> asked
@@ -114,9 +121,61 @@ async def user(request: Request, name: str) -> HTMLResponse:
                 here=request.path)
 
 
-@app.get("/api/data")
+# -- the API: a sub-app with CORS, and a part that needs a token ---------------------
+
+api = App()
+api.add_middleware(cors(["*"], allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"]))
+"""Any web page may call the API from a browser; preflights are answered by the middleware."""
+
+DEMO_TOKEN = "demo-token"
+"""The bearer token /api/private wants. A demo secret, printed on the about page: not a real one."""
+
+
+@api.get("/data")
 async def data(request: Request) -> dict[str, object]:
     return {"server": "heron", "path": request.path, "items": [1, 2, 3]}
+
+
+@api.post("/echo")
+async def echo(request: Request) -> dict[str, object]:
+    """Send JSON, get it back: shows ``request.json()`` (400 for bad JSON, 415 for other types)."""
+    return {"you_sent": await request.json()}
+
+
+private = App()
+private.add_middleware(bearer_auth([DEMO_TOKEN], realm="heron demo"))
+
+
+@private.get("/")
+async def secret(request: Request) -> dict[str, str]:
+    return {"secret": "herons stand still to fish"}
+
+
+api.mount("/private", private)
+app.mount("/api", api)
+
+# -- a page behind a password ----------------------------------------------------------
+
+admin = App()
+admin.add_middleware(basic_auth({"admin": "heron"}, realm="heron demo"))
+
+
+@admin.get("/")
+async def admin_home(request: Request) -> HTMLResponse:
+    return page("Admin", "<h1>Admin</h1><p>You sent the right user name and password (HTTP Basic).</p>",
+                here="/admin/")
+
+
+app.mount("/admin", admin)
+
+
+@app.errorhandler(404)
+async def not_found(request: Request, error: HTTPError) -> HTMLResponse:
+    response = page("Not found", f"""<h1>Nothing here</h1>
+<p>No route matches <code>{escape(request.path)}</code>. This page comes from an error handler:
+<code>@app.errorhandler(404)</code>.</p>""")
+    response.status = 404
+    return response
 
 
 # -- files ---------------------------------------------------------------------------

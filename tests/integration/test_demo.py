@@ -67,6 +67,10 @@ class LinkCollector(HTMLParser):
                 self.targets.append(value)
 
 
+NOT_200 = {"/admin/": 401, "/no/such/page": 404}
+"""Links the demo shows on purpose to demonstrate auth and its 404 page."""
+
+
 def test_every_page_of_the_demo_answers_200_and_every_link_resolves(serve: Serve) -> None:
     server = serve(app=None)
     seen: dict[str, requests.Response] = {}
@@ -77,8 +81,8 @@ def test_every_page_of_the_demo_answers_200_and_every_link_resolves(serve: Serve
             if path in seen:
                 continue
             response = seen[path] = http.get(server.url(path), timeout=5)
-            assert response.status_code == 200, path
-            if response.headers["Content-Type"] == HTML:
+            assert response.status_code == NOT_200.get(path, 200), path
+            if response.status_code == 200 and response.headers["Content-Type"] == HTML:
                 collector = LinkCollector()
                 collector.feed(response.text)
                 for target in collector.targets:
@@ -102,3 +106,37 @@ def test_demo_serves_only_its_own_static_files(serve: Serve) -> None:
     server = serve(app=None)
     for path in ["/static/missing.css", "/static/__init__.py", "/static/..%2F__init__.py", "/static/"]:
         assert requests.get(server.url(path), timeout=5).status_code == 404, path
+
+
+def test_demo_api_answers_cors_preflight_and_requires_a_token_for_private(serve: Serve) -> None:
+    server = serve(app=None)
+    preflight = requests.options(server.url("/api/data"), timeout=5, headers={
+        "Origin": "https://elsewhere.example", "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "Authorization"})
+    assert preflight.status_code == 204
+    assert preflight.headers["Access-Control-Allow-Origin"] == "*"
+    simple = requests.get(server.url("/api/data"), headers={"Origin": "https://elsewhere.example"}, timeout=5)
+    assert simple.headers["Access-Control-Allow-Origin"] == "*"
+    refused = requests.get(server.url("/api/private/"), timeout=5)
+    assert refused.status_code == 401
+    assert refused.headers["WWW-Authenticate"].startswith("Bearer")
+    allowed = requests.get(server.url("/api/private/"), headers={"Authorization": "Bearer demo-token"}, timeout=5)
+    assert allowed.json() == {"secret": "herons stand still to fish"}
+
+
+def test_demo_admin_needs_basic_auth_and_json_echo_checks_types(serve: Serve) -> None:
+    server = serve(app=None)
+    assert requests.get(server.url("/admin/"), auth=("admin", "wrong"), timeout=5).status_code == 401
+    assert "You sent the right" in requests.get(server.url("/admin/"), auth=("admin", "heron"), timeout=5).text
+    assert requests.post(server.url("/api/echo"), json={"a": 1}, timeout=5).json() == {"you_sent": {"a": 1}}
+    assert requests.post(server.url("/api/echo"), data="{bad", timeout=5,
+                         headers={"Content-Type": "application/json"}).status_code == 400
+    assert requests.post(server.url("/api/echo"), data="a=1", timeout=5).status_code == 415
+
+
+def test_demo_404_is_a_page_from_an_error_handler(serve: Serve) -> None:
+    server = serve(app=None)
+    response = requests.get(server.url("/no/such/<page>"), timeout=5)
+    assert response.status_code == 404
+    assert "errorhandler" in response.text
+    assert "<page>" not in response.text  # the path is escaped
