@@ -59,16 +59,25 @@ class Server:
 
     async def serve(self, sock: socket.socket, ready: Callable[[], None] | None = None) -> None:
         loop = asyncio.get_running_loop()
-        pool = BoundedThreadPool(self.config.threads, self.config.thread_backlog)
-        loop.set_default_executor(pool)
-        self._stop = asyncio.Event()
         # Signals are caught from here on, so a SIGTERM during startup hooks
         # still leads to a drain and the shutdown hooks, not a sudden death.
+        caught: list[int] = []
         for signum in (signal.SIGTERM, signal.SIGINT):
             try:
                 loop.add_signal_handler(signum, self.stop)
+                caught.append(signum)
             except (NotImplementedError, RuntimeError):  # not the main thread, or no signals here
                 pass
+        try:
+            await self._serve(loop, sock, ready)
+        finally:
+            _ignore_signals(loop, caught)
+
+    async def _serve(self, loop: asyncio.AbstractEventLoop, sock: socket.socket,
+                     ready: Callable[[], None] | None) -> None:
+        pool = BoundedThreadPool(self.config.threads, self.config.thread_backlog)
+        loop.set_default_executor(pool)
+        self._stop = asyncio.Event()
         if self.startup is not None:
             try:
                 await self.startup()
@@ -122,6 +131,19 @@ class Server:
                 if connection.transport is not None:
                     connection.transport.abort()
         await asyncio.sleep(0)
+
+
+def _ignore_signals(loop: asyncio.AbstractEventLoop, caught: list[int]) -> None:
+    """Once serving is over, further SIGTERM/SIGINT are ignored: the process is already stopping.
+
+    The loop's handlers must go before the loop closes: closing it first
+    closes the pipe its handlers write to, and a signal arriving then (a
+    supervisor stopping every worker at once) prints a traceback nobody
+    can act on.
+    """
+    for signum in caught:
+        loop.remove_signal_handler(signum)
+        signal.signal(signum, signal.SIG_IGN)
 
 
 async def _cancel_leftover_tasks(grace: float = 1.0) -> None:
