@@ -43,6 +43,11 @@ class Limits:
         "Bodies are handed to handlers that often read them whole; raise it "
         "for upload endpoints. Checked against Content-Length before any body "
         "byte is read, and against the running total of chunked bodies.")
+    max_form_fields: int = _limit(
+        1000, "fields", "413 Content Too Large",
+        "Fields an urlencoded form body may hold; each is a string held while "
+        "the handler runs. PHP's max_input_vars and Django's "
+        "DATA_UPLOAD_MAX_NUMBER_FIELDS use the same 1000.")
     max_chunk_line: int = _limit(
         1024, "bytes", "400 Bad Request",
         "A chunk-size line with its extensions; extensions are ignored, so a "

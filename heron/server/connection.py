@@ -233,7 +233,8 @@ class HTTPConnection(asyncio.Protocol):
         body = RequestBody(self, self.loop)
         self._body = body
         self._response_started = self._response_done = self._continue_sent = False
-        request = Request(head, body, client=self.client, scheme=self.state.scheme, loop=self.loop)
+        request = Request(head, body, client=self.client, scheme=self.state.scheme, loop=self.loop,
+                          limits=self.limits)
         self.loop.create_task(self._handle(request))
 
     def _end_exchange(self) -> None:

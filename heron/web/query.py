@@ -12,16 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from urllib.parse import unquote_to_bytes
 
-MAX_FORM_FIELDS = 1000
-"""Fields an urlencoded body may hold before ``Request.form()`` answers 413.
-
-Parsing is linear, but every field is a string and a list entry held while
-the handler runs; PHP's ``max_input_vars`` and Django's
-``DATA_UPLOAD_MAX_NUMBER_FIELDS`` use the same 1000. A query string needs
-no such cap: the request line is already bounded (``max_request_line``).
-"""
-
-
 class TooManyFields(ValueError):
     """An urlencoded string holds more fields than the caller allows."""
 

@@ -23,10 +23,11 @@ from typing import Any, NoReturn, Protocol
 from urllib.parse import unquote
 
 from heron.errors import HTTPError
+from heron.limits import DEFAULT_LIMITS, Limits
 from heron.protocol.events import RequestHead
 from heron.protocol.headers import Headers, parse_media_type
 from heron.web.cookies import parse_cookie_header
-from heron.web.query import MAX_FORM_FIELDS, MultiDict, TooManyFields, parse_urlencoded
+from heron.web.query import MultiDict, TooManyFields, parse_urlencoded
 
 
 class BodyStream(Protocol):
@@ -49,7 +50,7 @@ class Request:
 
     __slots__ = (
         "head", "headers", "client", "scheme", "path_params", "root_path", "_body_stream", "_body", "_loop", "_path",
-        "_query", "_cookies", "_streamed",
+        "_query", "_cookies", "_streamed", "limits",
     )
 
     def __init__(
@@ -60,8 +61,11 @@ class Request:
         client: tuple[str, int] | None = None,
         scheme: str = "http",
         loop: asyncio.AbstractEventLoop | None = None,
+        limits: Limits = DEFAULT_LIMITS,
     ) -> None:
         self.head = head
+        self.limits = limits
+        """The server's caps; ``form()`` reads ``max_form_fields`` from them."""
         self.headers = Headers(head.headers)
         self.client = client
         self.scheme = scheme
@@ -235,18 +239,20 @@ class Request:
         """``json()`` for plain ``def`` handlers (blocks like ``read()``)."""
         return decode_json(self.read(), self.headers.get("content-type"))
 
-    async def form(self, max_fields: int = MAX_FORM_FIELDS) -> MultiDict:
+    async def form(self, max_fields: int | None = None) -> MultiDict:
         """The fields of an ``application/x-www-form-urlencoded`` body.
 
         Raises ``HTTPError`` 415 for any other Content-Type (including
         ``multipart/form-data``, which is not supported yet) and 413 when
-        the body holds more than ``max_fields`` fields.
+        the body holds more than ``max_fields`` fields (default: the
+        server's ``max_form_fields`` limit).
         """
-        return decode_form(await self.body(), self.headers.get("content-type"), max_fields)
+        return decode_form(await self.body(), self.headers.get("content-type"),
+                           max_fields or self.limits.max_form_fields)
 
-    def read_form(self, max_fields: int = MAX_FORM_FIELDS) -> MultiDict:
+    def read_form(self, max_fields: int | None = None) -> MultiDict:
         """``form()`` for plain ``def`` handlers (blocks like ``read()``)."""
-        return decode_form(self.read(), self.headers.get("content-type"), max_fields)
+        return decode_form(self.read(), self.headers.get("content-type"), max_fields or self.limits.max_form_fields)
 
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.head.target}>"
@@ -297,7 +303,7 @@ def _refuse_constant(name: str) -> NoReturn:
     raise ValueError("NaN and Infinity are not JSON")
 
 
-def decode_form(body: bytes, content_type: str | None, max_fields: int = MAX_FORM_FIELDS) -> MultiDict:
+def decode_form(body: bytes, content_type: str | None, max_fields: int = DEFAULT_LIMITS.max_form_fields) -> MultiDict:
     """The fields of an urlencoded form body (see ``heron.web.query.parse_urlencoded``)."""
     media_type = parse_media_type(content_type)[0] if content_type else ""
     if media_type == "multipart/form-data":

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import time
 
+import requests
+
 from .conftest import Serve
-from .support import ResponseReader, Server, exchange, get, parse_responses, post, recv_until_close, request
+from .support import ResponseReader, Server, app_spec, exchange, get, parse_responses, post, recv_until_close, request
 
 
 def only_response(server: Server, data: bytes, method: str = "GET") -> int:
@@ -188,3 +190,12 @@ def test_unread_body_larger_than_max_drain_bytes_sent_late_closes_the_connection
         received = recv_until_close(sock, 3.0)
     assert received.closed
     assert received.data == b"", "bytes of an unread body were answered as a request"
+
+
+def test_form_with_more_fields_than_max_form_fields_gets_413(serve: Serve) -> None:
+    server = serve("--max-form-fields", "3", app=app_spec("reqresp"))
+    ok = requests.post(server.url("/form"), data={"a": "1", "b": "2", "c": "3"}, timeout=5)
+    assert ok.status_code == 200 and len(ok.json()["pairs"]) == 3
+    for path in ("/form", "/form-sync"):
+        refused = requests.post(server.url(path), data={"a": "1", "b": "2", "c": "3", "d": "4"}, timeout=5)
+        assert (refused.status_code, refused.text) == (413, "too many form fields (the limit is 3)\n")
