@@ -48,6 +48,11 @@ class Limits:
         "Fields an urlencoded form body may hold; each is a string held while "
         "the handler runs. PHP's max_input_vars and Django's "
         "DATA_UPLOAD_MAX_NUMBER_FIELDS use the same 1000.")
+    max_ranges: int = _limit(
+        16, "ranges", "the whole file is sent (200) instead",
+        "Ranges in one Range request to static files; thousands of tiny or "
+        "overlapping ranges turn one request into a huge, slow response "
+        "(CVE-2011-3192). Video players and download managers ask for one.")
     max_chunk_line: int = _limit(
         1024, "bytes", "400 Bad Request",
         "A chunk-size line with its extensions; extensions are ignored, so a "

@@ -22,18 +22,8 @@ from email.utils import parsedate_to_datetime
 from typing import Final
 
 from heron.protocol.headers import Headers, split_comma_list
+from heron.limits import DEFAULT_LIMITS
 from heron.protocol.writer import format_http_date
-
-MAX_RANGES: Final = 16
-"""More ranges than this in one request and the whole file is sent instead.
-
-Each range costs a part header and a seek; thousands of tiny (or
-overlapping) ranges turn one small request into a large, slow response
-(the Apache "Range: bytes=0-,0-,0-..." attack, CVE-2011-3192). nginx's
-``max_ranges`` is unlimited by default; Go's net/http ignores ranges whose
-total exceeds the file; 16 is far above what real clients (video players,
-download managers, PDF viewers) ask for.
-"""
 
 # RFC 9110 section 8.8.3: entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE
 _ETAG: Final = re.compile(r'\s*((?:W/)?"[\x21\x23-\x7e\x80-\xff]*")\s*(?:,|$)')
@@ -181,7 +171,7 @@ class Unsatisfiable(Exception):
     """No range of the request overlaps the file: answer 416 (section 15.5.17)."""
 
 
-def parse_range(value: str, size: int, max_ranges: int = MAX_RANGES) -> list[tuple[int, int]] | None:
+def parse_range(value: str, size: int, max_ranges: int = DEFAULT_LIMITS.max_ranges) -> list[tuple[int, int]] | None:
     """The ranges to send as (first, last) inclusive offsets, in request order.
 
     None means "ignore the Range field and send the whole file": the value

@@ -305,7 +305,7 @@ class StaticFiles:
         if if_range is not None and not if_range_allows(if_range, etag, mtime):
             return None
         try:
-            return parse_range(headers["range"], size)
+            return parse_range(headers["range"], size, request.limits.max_ranges)
         except Unsatisfiable:
             raise HTTPError(416, headers=[("Content-Range", f"bytes */{size}"), ("Accept-Ranges", "bytes")]) from None
 

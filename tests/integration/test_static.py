@@ -217,6 +217,14 @@ def test_overlapping_ranges_get_the_whole_file_once(server: Server) -> None:
     assert response.content == TWO_MIB
 
 
+def test_max_ranges_flag_is_enforced(serve: Serve, site: Path) -> None:
+    server = serve("--static", f"/={site}", "--max-ranges", "2", app=None)
+    two = requests.get(server.url("/big.bin"), headers={"Range": "bytes=0-9,100-109"}, timeout=5)
+    assert two.status_code == 206
+    three = requests.get(server.url("/big.bin"), headers={"Range": "bytes=0-9,100-109,200-209"}, timeout=5)
+    assert (three.status_code, three.content) == (200, TWO_MIB)
+
+
 def test_if_range(server: Server) -> None:
     etag = requests.head(server.url("/big.bin"), timeout=5).headers["ETag"]
     hit = requests.get(server.url("/big.bin"), headers={"Range": "bytes=0-9", "If-Range": etag}, timeout=5)

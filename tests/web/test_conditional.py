@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from heron.limits import DEFAULT_LIMITS
 from heron.protocol.headers import Headers
 from heron.web.conditional import (
-    MAX_RANGES,
     Unsatisfiable,
     evaluate_preconditions,
     http_date,
@@ -208,9 +208,9 @@ def test_overlapping_ranges_are_ignored_to_stop_amplification() -> None:
 
 
 def test_more_than_max_ranges_are_ignored() -> None:
-    many = ",".join(f"{i * 10}-{i * 10 + 1}" for i in range(MAX_RANGES + 1))
+    many = ",".join(f"{i * 10}-{i * 10 + 1}" for i in range(DEFAULT_LIMITS.max_ranges + 1))
     assert parse_range("bytes=" + many, 10_000) is None
-    few = ",".join(f"{i * 10}-{i * 10 + 1}" for i in range(MAX_RANGES))
+    few = ",".join(f"{i * 10}-{i * 10 + 1}" for i in range(DEFAULT_LIMITS.max_ranges))
     assert parse_range("bytes=" + few, 10_000) is not None
 
 
