@@ -16,7 +16,7 @@ import asyncio
 import json as jsonlib
 import socket
 import threading
-from collections.abc import AsyncIterable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -207,19 +207,10 @@ def _expired(max_age: str, expires: str) -> bool:
 
 
 async def _collect(response: Response) -> bytes:
-    """The whole body of any kind of response."""
+    """The whole body of any kind of response, read the way the server reads it."""
     if not isinstance(response, StreamingResponse):
         return response.body
-    parts: list[bytes] = []
-    content = response.content
-    if isinstance(content, AsyncIterable):
-        async for chunk in content:
-            parts.append(chunk.encode() if isinstance(chunk, str) else chunk)
-    else:
-        loop = asyncio.get_running_loop()
-        parts.extend(await loop.run_in_executor(
-            None, lambda: [c.encode() if isinstance(c, str) else c for c in content]))
-    return b"".join(parts)
+    return b"".join([chunk async for chunk in response.chunks()])
 
 
 @contextmanager

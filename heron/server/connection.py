@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterable, Awaitable, Callable, Iterator
-from typing import Any, cast
+from collections.abc import Awaitable, Callable
+from typing import cast
 
 from heron.errors import HTTPError, ProtocolError
 from heron.limits import Limits
 from heron.protocol.events import NEED_DATA, Data, RequestHead
 from heron.protocol.parser import RequestParser
-from heron.protocol.writer import HeaderError, ResponseWriter
+from heron.protocol.writer import ResponseWriter
 from heron.server.accesslog import AccessLog
 from heron.server.body import BodyTimeout, ClientDisconnected, RequestBody
 from heron.server.clock import http_date_clock
@@ -343,18 +343,17 @@ class HTTPConnection(asyncio.Protocol):
         self._response_started = True
         self._must_close = self._must_close or not writer.keep_alive
         if not writer.sends_body:  # HEAD, 204, 304: produce nothing nobody will receive
-            await _close_iterable(response.content)
+            await response.discard()
             return response.status, 0
         if isinstance(response, FileResponse):
             sent = await self._sendfile(response)
             if sent is not None:
-                await _close_iterable(response.content)
+                await response.discard()
                 return response.status, sent
         size = 0
-        async for chunk in _iterate(self.loop, response.content):
+        async for data in response.chunks():
             if self._gone:
                 raise ClientDisconnected("client closed the connection")
-            data = chunk.encode("utf-8") if isinstance(chunk, str) else chunk
             size += len(data)
             self._write(writer.body(data))
             if self._writing_paused:
@@ -519,31 +518,3 @@ def _check_final_status(status: int) -> None:
     """
     if status < 200:
         raise ValueError(f"a handler returned status {status}: a final response needs 200-599")
-
-
-async def _close_iterable(content: Any) -> None:
-    """Release a body that will not be iterated (a generator's ``finally`` runs now)."""
-    aclose = getattr(content, "aclose", None)
-    if aclose is not None:
-        await aclose()
-        return
-    close = getattr(content, "close", None)
-    if close is not None:
-        close()
-
-
-async def _iterate(loop: asyncio.AbstractEventLoop, content: Any) -> Any:
-    """Yield from an async iterable, or from a sync one advanced in the thread pool."""
-    if isinstance(content, AsyncIterable):
-        async for chunk in content:
-            yield chunk
-        return
-    iterator: Iterator[Any] = iter(content)
-    done = object()
-    try:
-        while (chunk := await loop.run_in_executor(None, next, iterator, done)) is not done:
-            yield chunk
-    finally:
-        close = getattr(iterator, "close", None)
-        if close is not None:
-            close()

@@ -275,7 +275,7 @@ class App:
                     return redirect
             raise
         request.path_params = params
-        if inspect.iscoroutinefunction(handler):
+        if _is_async(handler):
             result = await handler(request, **params)
         else:
             loop = asyncio.get_running_loop()
@@ -349,6 +349,12 @@ class App:
         if not isinstance(exc, HTTPError):
             return self._error_handlers.get(500)
         return None
+
+
+@functools.lru_cache(maxsize=None)
+def _is_async(handler: Callable[..., Any]) -> bool:
+    """Whether ``handler`` runs on the event loop; asked per request, so remembered per handler."""
+    return inspect.iscoroutinefunction(handler)
 
 
 async def _call(function: Callable[..., Any], *args: Any) -> Any:

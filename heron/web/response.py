@@ -12,14 +12,15 @@ just before sending, which also catches anything appended to
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
-from collections.abc import AsyncIterable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, Final
 from urllib.parse import quote
 
-from heron.errors import HTTPError
+from heron.errors import reason_phrase
 from heron.protocol.writer import validate_headers
 from heron.web.cookies import delete_cookie_header, set_cookie_header
 
@@ -229,10 +230,49 @@ class StreamingResponse(Response):
         super().__init__(b"", status, headers, content_type)
         self.content = content
 
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """The body piece by piece, as bytes (``str`` pieces encoded as UTF-8).
+
+        One place for the server and the test client to read a stream the
+        same way: an async iterable on the event loop, a sync one advanced
+        in the loop's default executor (the server's bounded thread pool),
+        and a sync iterator closed when iteration stops early.
+        """
+        content = self.content
+        if isinstance(content, AsyncIterable):
+            async for chunk in content:
+                yield chunk.encode("utf-8") if isinstance(chunk, str) else chunk
+            return
+        loop = asyncio.get_running_loop()
+        iterator: Iterator[Any] = iter(content)
+        done = object()
+        try:
+            while (item := await loop.run_in_executor(None, _next_or, iterator, done)) is not done:
+                yield item.encode("utf-8") if isinstance(item, str) else item
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()
+
+    async def discard(self) -> None:
+        """Release a body that will not be sent (HEAD, 204, 304): a generator's ``finally`` runs now."""
+        aclose = getattr(self.content, "aclose", None)
+        if aclose is not None:
+            await aclose()
+            return
+        close = getattr(self.content, "close", None)
+        if close is not None:
+            close()
+
+
+def _next_or(iterator: Iterator[Any], default: object) -> Any:
+    """``next(iterator, default)`` with one signature, for ``run_in_executor``."""
+    return next(iterator, default)
+
 
 def error_response(status: int, detail: str | None = None, headers: list[tuple[str, str]] | None = None) -> Response:
     """The canned reply for an error: a short text body that never echoes the request."""
-    text = HTTPError(status, detail).detail
+    text = detail if detail is not None else reason_phrase(status)
     return Response(text + "\n", status, headers, TEXT)
 
 
