@@ -51,13 +51,15 @@ class ProtocolError(HTTPError):
     """
 
 
-class ClientDisconnected(Exception):
+class ClientDisconnected(ConnectionError):
     """The client closed the connection (or its sending side) before its request was complete.
 
     Not an ``HTTPError``: nobody is left to read a reply, so there is no
     status to send. The server closes the connection; frameworks let it pass
     through instead of logging it as a failure of the handler, because a
-    client giving up is not a bug in the server or the app.
+    client giving up is not a bug in the server or the app. It is an
+    ``OSError``, as a failed socket write is to a WSGI app and as ASGI
+    (spec 2.4) asks ``send()`` to raise once the client is gone.
     """
 
 

@@ -1,15 +1,23 @@
-"""The access log, one line per response in Combined Log Format (server layer).
+"""The access log: one line per response, in Combined Log Format or as JSON (server layer).
 
 Written to the ``heron.access`` logger, which the command line sends to
-stderr (``--no-access-log`` turns it off). Values that come from the client
-(target, Referer, User-Agent) are escaped, so a request cannot forge log
-lines.
+stderr (``--no-access-log`` turns it off, ``--access-log-format json``
+picks JSON). Values that come from the client (target, Referer,
+User-Agent) are escaped, so a request cannot forge log lines: backslash
+escapes in Combined, ``json.dumps`` (ASCII only, so no raw control
+character or line separator) in JSON.
+
+The client is ``request.client``: the address ``--proxy-headers``
+resolved, else the socket's peer. The target is the request-target as
+received (before ``--root-path`` is put back in front of the path).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
+from collections.abc import Callable
 
 from heron.protocol.events import RequestHead
 from heron.server.clock import SecondCache
@@ -17,6 +25,7 @@ from heron.server.clock import SecondCache
 logger = logging.getLogger("heron.access")
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_JSON = json.JSONEncoder(ensure_ascii=True, separators=(", ", ": "))
 
 
 def _escape(value: str) -> str:
@@ -33,26 +42,58 @@ def _clf_time(second: int) -> str:
         t.tm_mday, _MONTHS[t.tm_mon - 1], t.tm_year, t.tm_hour, t.tm_min, t.tm_sec)
 
 
+def _iso_time(second: int) -> str:
+    """``2000-10-10T13:55:36Z``: ISO 8601 in UTC, which every log pipeline parses."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second))
+
+
+def _referer_and_user_agent(head: RequestHead) -> tuple[str | None, str | None]:
+    referer = user_agent = None
+    for name, value in head.headers:
+        lname = name.lower()
+        if lname == "referer":
+            referer = value
+        elif lname == "user-agent":
+            user_agent = value
+    return referer, user_agent
+
+
+def _combined(when: str, client: str, head: RequestHead, status: int, size: int, duration: float) -> str:
+    """Combined Log Format, as Apache and nginx write it; no duration, so every CLF parser still reads it."""
+    referer, user_agent = _referer_and_user_agent(head)
+    return '%s - - [%s] "%s %s HTTP/%s" %d %s "%s" "%s"' % (
+        client or "-", when, head.method, _escape(head.target), head.http_version, status, size if size else "-",
+        "-" if referer is None else _escape(referer), "-" if user_agent is None else _escape(user_agent))
+
+
+def _json(when: str, client: str, head: RequestHead, status: int, size: int, duration: float) -> str:
+    """One JSON object; an absent Referer or User-Agent is null; the duration in milliseconds."""
+    referer, user_agent = _referer_and_user_agent(head)
+    return _JSON.encode({
+        "time": when, "client": client, "method": head.method, "target": head.target,
+        "http_version": head.http_version, "status": status, "bytes": size,
+        "referer": referer, "user_agent": user_agent, "duration_ms": round(duration * 1000, 3),
+    })
+
+
+_FORMATS: dict[str, tuple[Callable[[int], str], Callable[[str, str, RequestHead, int, int, float], str]]] = {
+    "combined": (_clf_time, _combined),
+    "json": (_iso_time, _json),
+}
+
+
 class AccessLog:
     """Formats and emits access lines; the timestamp is formatted once a second."""
 
-    __slots__ = ("_clock",)
+    __slots__ = ("_clock", "_line")
 
-    def __init__(self) -> None:
-        self._clock = SecondCache(_clf_time)
+    def __init__(self, format: str = "combined") -> None:
+        if format not in _FORMATS:
+            raise ValueError(f"access log format {format!r}: expected one of {', '.join(_FORMATS)}")
+        clock, self._line = _FORMATS[format]
+        self._clock = SecondCache(clock)
 
-    def record(self, client: str, head: RequestHead, status: int, size: int) -> None:
-        if not logger.isEnabledFor(logging.INFO):
-            return
-        referer = user_agent = "-"
-        for name, value in head.headers:
-            lname = name.lower()
-            if lname == "referer":
-                referer = _escape(value)
-            elif lname == "user-agent":
-                user_agent = _escape(value)
-        logger.info(
-            '%s - - [%s] "%s %s HTTP/%s" %d %s "%s" "%s"',
-            client, self._clock.now(), head.method, _escape(head.target), head.http_version,
-            status, size if size else "-", referer, user_agent,
-        )
+    def record(self, client: str, head: RequestHead, status: int, size: int, duration: float) -> None:
+        """Log one response: ``size`` body bytes sent, ``duration`` seconds from its head to its last byte."""
+        if logger.isEnabledFor(logging.INFO):
+            logger.info("%s", self._line(self._clock.now(), client, head, status, size, duration))

@@ -33,7 +33,7 @@ class RequestBody:
     """Body bytes of one request, in order, with backpressure."""
 
     __slots__ = ("_owner", "_loop", "_chunks", "_buffered", "complete", "received", "_waiter", "_error", "wanted",
-                 "discarding")
+                 "discarding", "_lost", "_lost_waiter")
 
     def __init__(self, owner: BodyOwner, loop: asyncio.AbstractEventLoop) -> None:
         self._owner = owner
@@ -46,6 +46,8 @@ class RequestBody:
         self._error: BaseException | None = None
         self.wanted = False
         self.discarding = False
+        self._lost = False
+        self._lost_waiter: asyncio.Future[None] | None = None
 
     # -- connection side --------------------------------------------------
 
@@ -69,6 +71,15 @@ class RequestBody:
             self._error = error
             self._wake()
 
+    def client_gone(self, reason: str) -> None:
+        """The client closed the connection or its sending side: an unfinished body fails
+        with ``reason``, and ``wait_disconnected`` returns."""
+        self.fail(ClientDisconnected(reason))
+        self._lost = True
+        waiter = self._lost_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
     def discard(self) -> None:
         """The handler is done: drop what is buffered and what still arrives."""
         self.discarding = True
@@ -88,6 +99,38 @@ class RequestBody:
                 waiter.set_result(None)
 
     # -- handler side -----------------------------------------------------
+
+    def take_if_complete(self) -> bytes | None:
+        """The whole body if it has all arrived, without waiting; None if some is still to come.
+
+        A small body usually arrives with its head, before the handler runs:
+        a blocking reader in another thread (``wsgi.input``) can then have it
+        without a round trip through the event loop per read.
+        """
+        if not self.complete or self._error is not None:
+            return None
+        data = b"".join(self._chunks)
+        self._chunks.clear()
+        self._buffered = 0  # no resume_body(): reading may be paused for the response's sake, not the body's
+        return data
+
+    @property
+    def gone(self) -> bool:
+        """The client has closed the connection, or its sending side."""
+        return self._lost
+
+    async def wait_disconnected(self) -> None:
+        """Return once the client has closed the connection, or its sending side.
+
+        A client that half-closes after its request may still read the
+        answer (and heron still sends it), but a client going away looks
+        the same until a write fails: long polls and streams are better
+        off taking it as gone, as Go's server cancels a request's context.
+        """
+        if not self._lost:
+            if self._lost_waiter is None:
+                self._lost_waiter = self._loop.create_future()
+            await asyncio.shield(self._lost_waiter)
 
     async def read_chunk(self) -> bytes:
         while True:

@@ -33,6 +33,7 @@ from heron.protocol.writer import ResponseWriter
 from heron.server.accesslog import AccessLog
 from heron.server.body import BodyTimeout, ClientDisconnected, RequestBody
 from heron.server.clock import http_date_clock
+from heron.web.proxy import TrustedProxies, under_root_path
 from heron.web.request import Request
 from heron.web.response import FileResponse, Response, StreamingResponse, error_response
 
@@ -55,12 +56,19 @@ class ServerState:
         *,
         scheme: str = "http",
         access_log: bool = True,
+        access_log_format: str = "combined",
+        proxies: TrustedProxies | None = None,
+        root_path: str = "",
     ) -> None:
         self.handler = handler
         self.limits = limits
         self.scheme = scheme
         self.dates = http_date_clock()
-        self.access_log = AccessLog() if access_log else None
+        self.access_log = AccessLog(access_log_format) if access_log else None
+        self.proxies = proxies
+        """Whose Forwarded / X-Forwarded-* headers to believe; None: --proxy-headers is off."""
+        self.root_path = root_path
+        """The prefix a proxy strips (normalized: "" or "/prefix"), put back in front of each path."""
         self.connections: set[HTTPConnection] = set()
         self.shutting_down = False
 
@@ -75,6 +83,7 @@ class HTTPConnection(asyncio.Protocol):
         self.parser = RequestParser(state.limits)
         self.transport: asyncio.Transport | None = None
         self.client = ("", 0)
+        self.server: tuple[str, int] | None = None  # our own socket's address (None on a Unix socket)
         self.closed = False
         self._closing = False  # close once the current response is done
         self._must_close = False  # this connection may not carry another request
@@ -86,6 +95,7 @@ class HTTPConnection(asyncio.Protocol):
         self._response_done = False
         self._continue_sent = False
         self._drain_from = 0
+        self._started = 0.0  # loop time the current request's head was parsed (for the access log)
         # timers
         self._timer: asyncio.TimerHandle | None = None
         self._timer_kind: str | None = None
@@ -103,6 +113,9 @@ class HTTPConnection(asyncio.Protocol):
         peer = transport.get_extra_info("peername")
         if isinstance(peer, tuple):
             self.client = (str(peer[0]), int(peer[1]))
+        sockname = transport.get_extra_info("sockname")
+        if isinstance(sockname, tuple):
+            self.server = (str(sockname[0]), int(sockname[1]))
         connections = self.state.connections
         connections.add(self)
         if self.state.shutting_down:
@@ -122,8 +135,8 @@ class HTTPConnection(asyncio.Protocol):
         if self._write_timer is not None:
             self._write_timer.cancel()
         body = self._body
-        if body is not None and not body.complete:
-            body.fail(ClientDisconnected("client closed the connection"))
+        if body is not None:
+            body.client_gone("client closed the connection")
         waiter = self._drain_waiter
         if waiter is not None and not waiter.done():
             waiter.set_exception(ClientDisconnected("client closed the connection"))
@@ -142,9 +155,10 @@ class HTTPConnection(asyncio.Protocol):
         """
         self._eof = True
         body = self._body
-        if body is not None and not body.complete:
-            self._must_close = True
-            body.fail(ClientDisconnected("client closed its side before the body was complete"))
+        if body is not None:
+            if not body.complete:
+                self._must_close = True
+            body.client_gone("client closed its side before the body was complete")
         if self._head is None:
             return None  # nothing in progress, and any buffered head is partial: close now
         return True
@@ -233,8 +247,16 @@ class HTTPConnection(asyncio.Protocol):
         body = RequestBody(self, self.loop)
         self._body = body
         self._response_started = self._response_done = self._continue_sent = False
-        request = Request(head, body, client=self.client, scheme=self.state.scheme, loop=self.loop,
-                          limits=self.limits)
+        self._started = self.loop.time()
+        state = self.state
+        client, scheme = self.client, state.scheme
+        if state.proxies is not None:
+            client, scheme = state.proxies.resolve(client, scheme, head.headers)
+        if state.root_path:
+            head = under_root_path(head, state.root_path)
+        request = Request(head, body, client=client, scheme=scheme, loop=self.loop, limits=self.limits)
+        request.root_path = state.root_path
+        request.server = self.server
         self.loop.create_task(self._handle(request))
 
     def _end_exchange(self) -> None:
@@ -309,7 +331,8 @@ class HTTPConnection(asyncio.Protocol):
             status, size = await self._send(head, error_response(500))
         access_log = self.state.access_log
         if access_log is not None:
-            access_log.record(self.client[0], head, status, size)
+            client = request.client or self.client  # as --proxy-headers resolved it
+            access_log.record(client[0], head, status, size, self.loop.time() - self._started)
         self._finish_response()
 
     def _new_writer(self, head: RequestHead) -> ResponseWriter:
@@ -339,17 +362,22 @@ class HTTPConnection(asyncio.Protocol):
             self._write(data)
             self._must_close = self._must_close or not writer.keep_alive
             return response.status, len(response.body) if writer.sends_body else 0
-        self._write(writer.head(response.status, response.headers, None, date=date))
-        self._response_started = True
-        self._must_close = self._must_close or not writer.keep_alive
-        if not writer.sends_body:  # HEAD, 204, 304: produce nothing nobody will receive
-            await response.discard()
-            return response.status, 0
+        try:
+            self._write(writer.head(response.status, response.headers, None, date=date))
+            self._response_started = True
+            self._must_close = self._must_close or not writer.keep_alive
+            if not writer.sends_body:  # HEAD, 204, 304: produce nothing nobody will receive
+                return response.status, 0
+            return response.status, await self._send_body(writer, response)
+        finally:
+            await response.discard()  # whatever happened, the body's producer is released now
+
+    async def _send_body(self, writer: ResponseWriter, response: StreamingResponse) -> int:
+        """Stream a body (sendfile for a file on plain TCP); the bytes sent."""
         if isinstance(response, FileResponse):
             sent = await self._sendfile(response)
             if sent is not None:
-                await response.discard()
-                return response.status, sent
+                return sent
         size = 0
         async for data in response.chunks():
             if self._gone:
@@ -358,8 +386,8 @@ class HTTPConnection(asyncio.Protocol):
             self._write(writer.body(data))
             if self._writing_paused:
                 await self._writable()
-        self._write(writer.end())
-        return response.status, size
+        self._write(writer.end(response.trailers))
+        return size
 
     async def _sendfile(self, response: FileResponse) -> int | None:
         """Send a file region with ``loop.sendfile`` (zero-copy on plain TCP); the bytes sent.
@@ -377,7 +405,7 @@ class HTTPConnection(asyncio.Protocol):
         if transport.get_extra_info("sslcontext") is not None:
             return None  # TLS encrypts in user space: there is nothing to hand the kernel
         sent = 0
-        with open(response.path, "rb") as file:
+        with response.open() as file:
             while sent < response.length:
                 if self._gone:
                     raise ClientDisconnected("client closed the connection")

@@ -28,6 +28,7 @@ from heron.errors import StartupFailed
 from heron.server.connection import Handler, HTTPConnection, ServerState
 from heron.server.loops import loop_factory
 from heron.server.threadpool import BoundedThreadPool
+from heron.web.proxy import normalize_root_path, parse_trusted_proxies
 
 logger = logging.getLogger("heron.error")
 
@@ -45,8 +46,12 @@ class Server:
         """Awaited before the first connection is accepted; if it raises, serve() raises StartupFailed."""
         self.shutdown = shutdown
         """Awaited once the drain is over (only if startup succeeded); errors are logged."""
-        self.state = ServerState(handler, config.limits, scheme="https" if ssl_context else "http",
-                                 access_log=config.access_log)
+        self.state = ServerState(
+            handler, config.limits, scheme="https" if ssl_context else "http",
+            access_log=config.access_log, access_log_format=config.access_log_format,
+            proxies=parse_trusted_proxies(config.forwarded_allow_ips) if config.proxy_headers else None,
+            root_path=normalize_root_path(config.root_path),
+        )
         self.ssl_context = ssl_context
         self._stop: asyncio.Event | None = None
         self.busy_threads = 0

@@ -49,7 +49,7 @@ class Request:
     """
 
     __slots__ = (
-        "head", "headers", "client", "scheme", "path_params", "root_path", "_body_stream", "_body", "_loop", "_path",
+        "head", "headers", "client", "server", "scheme", "path_params", "root_path", "_body_stream", "_body", "_loop", "_path",
         "_query", "_cookies", "_streamed", "limits",
     )
 
@@ -68,10 +68,13 @@ class Request:
         """The server's caps; ``form()`` reads ``max_form_fields`` from them."""
         self.headers = Headers(head.headers)
         self.client = client
+        self.server: tuple[str, int] | None = None
+        """The address of heron's own socket that took the request (None when unknown, e.g. a Unix socket)."""
         self.scheme = scheme
         self.path_params: dict[str, Any] = {}
         self.root_path = ""
-        """The (decoded) prefix of the mounts this request went through: ``/api`` inside ``app.mount("/api", sub)``."""
+        """The (decoded) prefix the app is mounted at: ``--root-path``, then the mounts this request went through
+        (``/api`` inside ``app.mount("/api", sub)``)."""
         self._body_stream = body_stream
         self._body: bytes | None = None
         self._loop = loop
@@ -141,8 +144,9 @@ class Request:
 
         Built from the raw path and query (never the decoded ones, which
         could hold ``?`` or ``#``) and ``host``. ``scheme`` is what heron
-        itself listens on: behind a proxy that terminates TLS it says
-        ``http``. ``OPTIONS *`` and CONNECT have no path; theirs is ``/``.
+        itself listens on, or with ``--proxy-headers`` what a trusted proxy
+        says the client used (docs/proxy.md). ``OPTIONS *`` and CONNECT
+        have no path; theirs is ``/``.
         """
         head = self.head
         url = f"{self.scheme}://{head.authority}{head.path if head.path.startswith('/') else '/'}"
@@ -175,6 +179,25 @@ class Request:
         while chunk := await self._body_stream.read_chunk():
             yield chunk
 
+    @property
+    def is_disconnected(self) -> bool:
+        """Whether the client has already closed its connection, or its sending side (see ``disconnected``)."""
+        return bool(getattr(self._body_stream, "gone", False))
+
+    async def disconnected(self) -> None:
+        """Return once the client has closed its connection, or its sending side (never, for a
+        body source that cannot tell).
+
+        For long polls and streams: race it against the work, and stop
+        when the client is no longer there to receive the answer. A client
+        that only half-closed still gets whatever is sent.
+        """
+        wait = getattr(self._body_stream, "wait_disconnected", None)
+        if wait is None:
+            await asyncio.get_running_loop().create_future()
+        else:
+            await wait()
+
     def _check_not_streamed(self) -> None:
         if self._streamed:
             raise RuntimeError("the request body was already consumed by request.stream()")
@@ -191,6 +214,19 @@ class Request:
                 self._body = b"".join(chunks) if len(chunks) > 1 else first
             else:
                 self._body = b""
+        return self._body
+
+    def received_body(self) -> bytes | None:
+        """The whole body if it has already arrived (then kept, as ``body()`` keeps it); None if not yet.
+
+        Never waits, so it may be called on the event loop; a handler
+        about to hand the request to a thread uses it to spare the thread
+        a round trip to the loop for a body that is already here.
+        """
+        if self._body is None and not self._streamed:
+            take = getattr(self._body_stream, "take_if_complete", None)
+            if take is not None:
+                self._body = take()
         return self._body
 
     def read(self) -> bytes:

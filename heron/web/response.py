@@ -16,8 +16,9 @@ import asyncio
 import json
 import os
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Any, Final
+from typing import IO, Any, Final
 from urllib.parse import quote
 
 from heron.errors import reason_phrase
@@ -218,7 +219,7 @@ class StreamingResponse(Response):
     does not stall the event loop.
     """
 
-    __slots__ = ("content",)
+    __slots__ = ("content", "trailers")
 
     def __init__(
         self,
@@ -229,6 +230,9 @@ class StreamingResponse(Response):
     ) -> None:
         super().__init__(b"", status, headers, content_type)
         self.content = content
+        self.trailers: list[tuple[str, str]] | None = None
+        """Fields sent after a chunked body (RFC 9112 section 7.1.2); may be set while the body streams,
+        and are dropped where the body is not chunked (HTTP/1.0, a Content-Length given)."""
 
     async def chunks(self) -> AsyncIterator[bytes]:
         """The body piece by piece, as bytes (``str`` pieces encoded as UTF-8).
@@ -240,8 +244,13 @@ class StreamingResponse(Response):
         """
         content = self.content
         if isinstance(content, AsyncIterable):
-            async for chunk in content:
-                yield chunk.encode("utf-8") if isinstance(chunk, str) else chunk
+            try:
+                async for chunk in content:
+                    yield chunk.encode("utf-8") if isinstance(chunk, str) else chunk
+            finally:
+                aclose = getattr(content, "aclose", None)
+                if aclose is not None:
+                    await aclose()
             return
         loop = asyncio.get_running_loop()
         iterator: Iterator[Any] = iter(content)
@@ -318,6 +327,10 @@ class FileResponse(StreamingResponse):
         self.offset = offset
         self.length = length
         self.headers.append(("Content-Length", str(length)))
+
+    def open(self) -> AbstractContextManager[IO[bytes]]:
+        """The file, for the server to sendfile from (``offset`` and ``length`` say which part)."""
+        return open(self.path, "rb")
 
 
 def read_file_region(path: str, offset: int, length: int, chunk_size: int) -> Iterator[bytes]:

@@ -1,7 +1,8 @@
-"""The access log: one Combined Log Format line per response on stderr, or none with --no-access-log."""
+"""The access log: one line per response on stderr (Combined Log Format, or JSON), or none with --no-access-log."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import requests
@@ -57,3 +58,35 @@ def test_access_log_counts_no_body_bytes_for_head(serve: Serve) -> None:
     log = server.wait_for_stderr(r'"HEAD /stream\?n=3 HTTP/1\.1" 200', timeout=5)
     assert re.search(r'"HEAD /plaintext HTTP/1\.1" 200 - ', log), "bytes never sent were logged as sent"
     assert re.search(r'"HEAD /stream\?n=3 HTTP/1\.1" 200 - ', log)
+
+
+def access_entries(log: str) -> list[dict[str, object]]:
+    """The JSON access lines in ``log`` (stderr also holds the "serving ... on" line)."""
+    return [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+
+
+def test_json_access_log_writes_one_object_per_response(serve: Serve) -> None:
+    server = serve("--access-log-format", "json", access_log=True)
+    requests.get(server.url("/plaintext?from=test"), timeout=5,
+                 headers={"Referer": "http://referrer.example/", "User-Agent": "integration-test/1.0"})
+    requests.head(server.url("/plaintext"), timeout=5)
+    log = server.wait_for_stderr(r'^\{.*"HEAD"', timeout=5)
+    get_entry, head_entry = access_entries(log)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", str(get_entry.pop("time")))
+    duration = get_entry.pop("duration_ms")
+    assert isinstance(duration, float) and 0 <= duration < 5000
+    assert get_entry == {"client": "127.0.0.1", "method": "GET", "target": "/plaintext?from=test",
+                         "http_version": "1.1", "status": 200, "bytes": 13, "referer": "http://referrer.example/",
+                         "user_agent": "integration-test/1.0"}
+    assert (head_entry["method"], head_entry["bytes"], head_entry["referer"]) == ("HEAD", 0, None)
+
+
+def test_json_access_log_cannot_be_forged(serve: Serve) -> None:
+    server = serve("--access-log-format", "json", access_log=True)
+    evil = 'x", "status": 200, "client": "10.0.0.1"}\t\\\xe9'  # the parser already refuses other controls
+    exchange(server, get("/nowhere", ("User-Agent", evil), ("Connection", "close")))
+    log = server.wait_for_stderr(r'"/nowhere"')
+    line = next(line for line in log.splitlines() if '"/nowhere"' in line)
+    assert line.isascii() and line.isprintable()
+    entry = json.loads(line)
+    assert (entry["user_agent"], entry["status"], entry["client"]) == (evil, 404, "127.0.0.1")

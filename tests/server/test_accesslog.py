@@ -1,7 +1,8 @@
-"""Access log lines are Combined Log Format and cannot be forged by a client."""
+"""Access log lines are Combined Log Format or JSON, and cannot be forged by a client."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 
@@ -20,7 +21,8 @@ def head(target: str, headers: list[tuple[str, str]]) -> RequestHead:
 
 def test_line_is_combined_log_format(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="heron.access"):
-        AccessLog().record("127.0.0.1", head("/a?b=1", [("Referer", "http://r/"), ("User-Agent", "ua/1")]), 200, 13)
+        AccessLog().record("127.0.0.1", head("/a?b=1", [("Referer", "http://r/"), ("User-Agent", "ua/1")]),
+                           200, 13, 0.0)
     m = CLF.match(caplog.records[0].getMessage())
     assert m is not None
     assert m.group(3) == "GET /a?b=1 HTTP/1.1"
@@ -29,8 +31,44 @@ def test_line_is_combined_log_format(caplog: pytest.LogCaptureFixture) -> None:
 
 def test_client_values_are_escaped(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="heron.access"):
-        AccessLog().record("127.0.0.1", head("/", [("User-Agent", 'x" 200 "\\evil\x1b[31m')]), 404, 0)
+        AccessLog().record("127.0.0.1", head("/", [("User-Agent", 'x" 200 "\\evil\x1b[31m')]), 404, 0, 0.0)
     line = caplog.records[0].getMessage()
     assert CLF.match(line) is not None
     assert "\x1b" not in line
     assert line.endswith('"x\\" 200 \\"\\\\evil\\x1b[31m"')
+
+
+def json_line(caplog: pytest.LogCaptureFixture, client: str, request: RequestHead, status: int, size: int,
+              duration: float) -> str:
+    with caplog.at_level(logging.INFO, logger="heron.access"):
+        AccessLog("json").record(client, request, status, size, duration)
+    return caplog.records[-1].getMessage()
+
+
+def test_json_line_has_every_field(caplog: pytest.LogCaptureFixture) -> None:
+    line = json_line(caplog, "192.0.2.7", head("/a?b=1", [("Referer", "http://r/"), ("User-Agent", "ua/1")]),
+                     200, 13, 0.0123456)
+    entry = json.loads(line)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", entry.pop("time"))
+    assert entry == {"client": "192.0.2.7", "method": "GET", "target": "/a?b=1", "http_version": "1.1",
+                     "status": 200, "bytes": 13, "referer": "http://r/", "user_agent": "ua/1",
+                     "duration_ms": 12.346}
+
+
+def test_json_absent_headers_are_null_and_no_body_is_zero_bytes(caplog: pytest.LogCaptureFixture) -> None:
+    entry = json.loads(json_line(caplog, "127.0.0.1", head("/", []), 204, 0, 0.0))
+    assert (entry["referer"], entry["user_agent"], entry["bytes"]) == (None, None, 0)
+
+
+def test_json_line_cannot_be_forged(caplog: pytest.LogCaptureFixture) -> None:
+    evil = 'x", "status": 200}\n{"client": "10.0.0.1\u2028\x1b[31m\\'
+    line = json_line(caplog, "127.0.0.1", head("/", [("User-Agent", evil)]), 404, 0, 0.0)
+    assert line.isascii() and line.isprintable(), "a control character or line separator reached the log raw"
+    entry = json.loads(line)
+    assert entry["user_agent"] == evil
+    assert entry["status"] == 404
+
+
+def test_unknown_format_is_refused() -> None:
+    with pytest.raises(ValueError, match="combined, json"):
+        AccessLog("apache")
