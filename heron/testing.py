@@ -218,9 +218,11 @@ def live_server(app: Any, config: ServerConfig | None = None, **settings: Any) -
     """Serve ``app`` for real on a free 127.0.0.1 port in a background thread; yields its base URL.
 
     The server is the one ``python3 -m heron`` runs (same parser, writer,
-    timeouts and limits), stopped gracefully when the block ends.
+    timeouts and limits), stopped gracefully when the block ends. ``app``
+    is anything the command line serves: a heron App, a WSGI or an ASGI
+    app (whose startup and shutdown hooks, or lifespan, run too).
     """
-    from heron.cli import as_handler
+    from heron.cli import adapt_app, as_handler, as_hooks
     from heron.server.lifecycle import Server
 
     config = replace(config or ServerConfig(access_log=False), host="127.0.0.1", port=0, **settings)
@@ -229,7 +231,9 @@ def live_server(app: Any, config: ServerConfig | None = None, **settings: Any) -
     sock.listen(config.backlog)
     sock.setblocking(False)
     port = sock.getsockname()[1]
-    server = Server(as_handler(app), config)
+    app = adapt_app(app, config)  # a WSGI or ASGI app too
+    startup, shutdown = as_hooks(app)
+    server = Server(as_handler(app), config, startup=startup, shutdown=shutdown)
     loop = asyncio.new_event_loop()
     ready = threading.Event()
     failure: list[BaseException] = []

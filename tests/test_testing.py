@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -137,3 +138,29 @@ def test_pytest_fixture_gives_a_server_per_call(heron_server: Callable[..., str]
     first, second = heron_server(app), heron_server(app)
     assert first != second
     assert requests.get(first + "/hello/x", timeout=5).text == requests.get(second + "/hello/x", timeout=5).text
+
+
+def test_live_server_hosts_wsgi_and_asgi_apps_with_their_lifespan() -> None:
+    def wsgi_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"wsgi " + environ["PATH_INFO"].encode("latin-1")]
+
+    events: list[str] = []
+
+    async def asgi_app(scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        if scope["type"] == "lifespan":
+            while (message := await receive())["type"] != "lifespan.shutdown":
+                events.append(message["type"])
+                scope["state"]["greeting"] = "asgi"
+                await send({"type": "lifespan.startup.complete"})
+            events.append(message["type"])
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": f"{scope['state']['greeting']} {scope['path']}".encode()})
+
+    with live_server(wsgi_app) as url:
+        assert requests.get(url + "/x", timeout=5).text == "wsgi /x"
+    with live_server(asgi_app) as url:
+        assert requests.get(url + "/y", timeout=5).text == "asgi /y"
+    assert events == ["lifespan.startup", "lifespan.shutdown"]

@@ -28,6 +28,8 @@ import h11
 REPO = Path(__file__).resolve().parents[2]
 APPS = Path(__file__).resolve().parent / "apps"
 ECHO = "examples/echo.py:app"
+ECHO_APPS = {"heron": ECHO, "wsgi": "examples/echo_wsgi.py:app", "asgi": "examples/echo_asgi.py:app"}
+"""The same echo app as a heron App, a plain WSGI app and a plain ASGI app, by interface."""
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 5.0
 _ANNOUNCE = re.compile(r"heron: serving .* on (https?)://([^\s]+):(\d+) ")
@@ -135,29 +137,7 @@ def start_server(
     without sending a byte: that needs the event loop to be running, and
     leaves no request (and no access-log line) behind.
     """
-    if "--loop" not in args:
-        args = [*args, "--loop", TEST_LOOP]
-    stderr_file = stderr_path.open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "heron", *args],
-        cwd=REPO,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=stderr_file,
-        start_new_session=True,  # its own process group, so teardown can kill workers too
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    stderr_file.close()
-    server = Server(proc, stderr_path)
-    if not wait_ready:
-        return server
-    try:
-        _wait_announced(server)
-        _wait_serving(server)
-    except BaseException:
-        server.stop()
-        raise
-    return server
+    return launch([sys.executable, "-m", "heron", *args], stderr_path, wait_ready=wait_ready)
 
 
 def _wait_announced(server: Server) -> None:
@@ -406,3 +386,68 @@ class _NoSocket:
 
     def recv(self, _size: int) -> bytes:
         return b""
+
+
+# -- servers started another way ---------------------------------------------------
+
+
+def launch(command: Sequence[str], stderr_path: Path, *, cwd: Path = REPO, env: dict[str, str] | None = None,
+           pass_fds: Sequence[int] = (), wait_ready: bool = True) -> Server:
+    """Run ``command`` (the ``heron`` script, a ``--reload`` supervisor, a server handed a socket) like start_server.
+
+    ``env`` is added to this process's environment; readiness is awaited
+    the same way, over TCP (so pass ``wait_ready=False`` for a Unix socket).
+    """
+    if "--loop" not in command:
+        command = [*command, "--loop", TEST_LOOP]
+    with stderr_path.open("wb") as stderr_file:
+        proc = subprocess.Popen(
+            command, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=stderr_file, start_new_session=True, pass_fds=tuple(pass_fds),
+            env={**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1", **(env or {})},
+        )
+    server = Server(proc, stderr_path)
+    if wait_ready:
+        try:
+            _wait_announced(server)
+            _wait_serving(server)
+        except BaseException:
+            server.stop()
+            raise
+    return server
+
+
+def timed_body(sock: socket.socket, method: str = "GET", timeout: float = 5.0
+               ) -> tuple[h11.Response, list[tuple[float, bytes]], list[tuple[bytes, bytes]] | None]:
+    """Read one response with h11, timing each body piece from now.
+
+    Returns (head, [(seconds, data)], trailers); trailers is None when the
+    connection ended before the body did.
+    """
+    conn = h11.Connection(h11.CLIENT)
+    conn.send(h11.Request(method=method, target="/", headers=[("Host", "t")]))
+    conn.send(h11.EndOfMessage())
+    started = time.monotonic()
+    head: h11.Response | None = None
+    pieces: list[tuple[float, bytes]] = []
+    while True:
+        try:
+            event = conn.next_event()
+        except h11.RemoteProtocolError:
+            assert head is not None, "the connection ended before a response head"
+            return head, pieces, None
+        if event is h11.NEED_DATA:
+            sock.settimeout(max(0.01, started + timeout - time.monotonic()))
+            try:
+                data = sock.recv(65536)
+            except ConnectionResetError:
+                data = b""
+            conn.receive_data(data)
+            continue
+        if isinstance(event, h11.Response):
+            head = event
+        elif isinstance(event, h11.Data):
+            pieces.append((time.monotonic() - started, bytes(event.data)))
+        elif isinstance(event, h11.EndOfMessage):
+            assert head is not None
+            return head, pieces, [(bytes(n), bytes(v)) for n, v in event.headers]
