@@ -29,16 +29,21 @@ ORPHAN_CHECK_INTERVAL = 1.0
 """Seconds between a worker's checks that its supervisor is still alive."""
 
 
-def _watch_parent(parent: int) -> None:
-    """Drain this worker if the supervisor dies without telling it (SIGKILL, OOM).
+def watch_parent(parent: int) -> None:
+    """Drain this process if its supervisor ``parent`` dies without telling it (SIGKILL, OOM).
 
-    Without this, orphaned workers would go on accepting on the shared
-    socket with nobody to stop or restart them. Runs in a daemon thread of
-    the worker; SIGTERM starts the same graceful drain as for a normal stop.
+    Without this, orphaned workers (or a ``--reload`` server) would go on
+    accepting on the shared socket with nobody to stop or restart them.
+    Checks from a daemon thread; SIGTERM starts the same graceful drain as
+    for a normal stop.
     """
+    threading.Thread(target=_wait_for_orphaning, args=(parent,), name="heron-orphan-watch", daemon=True).start()
+
+
+def _wait_for_orphaning(parent: int) -> None:
     while os.getppid() == parent:
         time.sleep(ORPHAN_CHECK_INTERVAL)
-    logger.warning("worker %d: supervisor %d is gone; shutting down", os.getpid(), parent)
+    logger.warning("process %d: supervisor %d is gone; shutting down", os.getpid(), parent)
     os.kill(os.getpid(), signal.SIGTERM)
 
 
@@ -50,7 +55,7 @@ def _spawn(target: Callable[[], None]) -> int:
         try:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             signal.signal(signal.SIGINT, signal.SIG_DFL)
-            threading.Thread(target=_watch_parent, args=(parent,), name="heron-orphan-watch", daemon=True).start()
+            watch_parent(parent)
             target()
             code = 0
         except SystemExit as exc:  # the target already said why, in one line
