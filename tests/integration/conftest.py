@@ -5,6 +5,13 @@ from the repository root, waits until it serves, and stops it (SIGTERM,
 then SIGKILL after a few seconds) when the test ends. ``echo_server`` is one
 shared echo server per test module, for tests that do not need their own
 flags and leave the server as they found it.
+
+``echo_app`` is the echo app once per interface (``ECHO_APPS``: heron's own
+App, then the same app written for WSGI and for ASGI), so a test that uses
+``echo_server``, or calls ``serve(..., app=echo_app)``, runs three times and
+proves the server behaves the same whichever adapter sits in front of the
+app. A test about heron's App itself uses ``serve()`` (which defaults to
+heron's echo) or its own app.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from typing import Protocol
 
 import pytest
 
-from .support import ECHO, Server, start_server
+from .support import ECHO, ECHO_APPS, Server, start_server
 
 
 class Serve(Protocol):
@@ -59,11 +66,18 @@ def serve(tmp_path: Path) -> Iterator[Serve]:
         pool.stop_all()
 
 
+@pytest.fixture(scope="module", params=list(ECHO_APPS.values()), ids=list(ECHO_APPS))
+def echo_app(request: pytest.FixtureRequest) -> str:
+    """``examples/echo.py:app``, ``examples/echo_wsgi.py:app``, ``examples/echo_asgi.py:app`` in turn."""
+    app: str = request.param
+    return app
+
+
 @pytest.fixture(scope="module")
-def echo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def echo_server(tmp_path_factory: pytest.TempPathFactory, echo_app: str) -> Iterator[Server]:
     pool = ServerPool(tmp_path_factory.mktemp("echo"))
     try:
-        yield pool.start()
+        yield pool.start(app=echo_app)
     finally:
         pool.stop_all()
 

@@ -40,8 +40,9 @@ def test_large_chunked_upload_arrives_intact(echo_server: Server) -> None:
     assert response.json()["body_sha256"] == hashlib.sha256(b"".join(pieces)).hexdigest()
 
 
-def test_slow_but_steady_reader_gets_the_whole_stream_despite_a_short_write_timeout(serve: Serve) -> None:
-    server = serve("--write-timeout", "0.5")
+def test_slow_but_steady_reader_gets_the_whole_stream_despite_a_short_write_timeout(serve: Serve,
+                                                                                    echo_app: str) -> None:
+    server = serve("--write-timeout", "0.5", app=echo_app)
     sock = server.connect(rcvbuf=16384)
     try:
         sock.sendall(get("/stream?n=100000", ("Connection", "close")) * 1)
@@ -62,8 +63,8 @@ def test_slow_but_steady_reader_gets_the_whole_stream_despite_a_short_write_time
     assert "write_timeout" not in server.stderr()
 
 
-def test_client_leaving_mid_stream_is_not_logged_as_an_error(serve: Serve) -> None:
-    server = serve()
+def test_client_leaving_mid_stream_is_not_logged_as_an_error(serve: Serve, echo_app: str) -> None:
+    server = serve(app=echo_app)
     sock = server.connect()
     sock.sendall(get("/stream?n=100000"))
     assert sock.recv(1000).startswith(b"HTTP/1.1 200 OK")
@@ -100,14 +101,14 @@ def _rss_kib(pid: int) -> int:
         return int(re.search(r"VmRSS:\s+(\d+)", status.read()).group(1))  # type: ignore[union-attr]
 
 
-def test_pipelining_client_that_never_reads_cannot_grow_server_memory(serve: Serve) -> None:
+def test_pipelining_client_that_never_reads_cannot_grow_server_memory(serve: Serve, echo_app: str) -> None:
     """Answers to a client that does not read must not pile up in the server.
 
     Without backpressure the server would go on parsing pipelined requests
     and queueing responses in its send buffer (about 75 MiB in 8 s here);
     with it, it stops reading once the client stops reading.
     """
-    server = serve()
+    server = serve(app=echo_app)
     before = _rss_kib(server.pid)
     requests_block = b"GET /echo HTTP/1.1\r\nHost: t\r\n\r\n" * 1000
     with server.connect(rcvbuf=4096) as sock:

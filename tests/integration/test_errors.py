@@ -8,8 +8,7 @@ import socket
 import requests
 
 from .conftest import Serve
-from .conftest import Serve
-from .support import ResponseReader, Server, app_spec, exchange, get, parse_responses, recv_until_close
+from .support import ECHO, ResponseReader, Server, app_spec, exchange, get, parse_responses, recv_until_close
 
 LEAKS = (b"Traceback", b"RuntimeError", b"deliberate", b'File "', b"HeaderError", b"Evil")
 
@@ -31,8 +30,8 @@ def test_garbage_gets_400_and_the_server_keeps_serving_others(echo_server: Serve
     assert response.text == "Hello, World!"
 
 
-def test_client_that_disconnects_mid_request_does_not_hurt_the_server(serve: Serve) -> None:
-    echo_server = serve()
+def test_client_that_disconnects_mid_request_does_not_hurt_the_server(serve: Serve, echo_app: str) -> None:
+    echo_server = serve(app=echo_app)
     for partial in (b"GET /plain", b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nabc",
                     b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab"):
         with echo_server.connect() as sock:
@@ -41,8 +40,8 @@ def test_client_that_disconnects_mid_request_does_not_hurt_the_server(serve: Ser
     assert "Traceback" not in echo_server.stderr()
 
 
-def test_handler_exception_gives_500_and_the_same_connection_still_works(serve: Serve) -> None:
-    server = serve()
+def test_handler_exception_gives_500_and_the_same_connection_still_works(serve: Serve, echo_app: str) -> None:
+    server = serve(app=echo_app)
     with server.connect() as sock:
         reader = ResponseReader(sock)
         sock.sendall(get("/raise"))
@@ -58,8 +57,8 @@ def test_handler_exception_gives_500_and_the_same_connection_still_works(serve: 
     assert log.count("RuntimeError: deliberate failure from /raise") == 1
 
 
-def test_response_header_injection_gets_500_without_the_injected_header(serve: Serve) -> None:
-    server = serve()
+def test_response_header_injection_gets_500_without_the_injected_header(serve: Serve, echo_app: str) -> None:
+    server = serve(app=echo_app)
     with server.connect() as sock:
         reader = ResponseReader(sock)
         sock.sendall(get("/header?name=X-Test&value=a%0d%0aEvil:1"))
@@ -68,9 +67,13 @@ def test_response_header_injection_gets_500_without_the_injected_header(serve: S
         assert "evil" not in response.header_names() and "x-test" not in response.header_names()
         sock.sendall(get("/plaintext"))  # the connection is not poisoned
         assert reader.read().body == b"Hello, World!"
-    log = server.wait_for_stderr("error sending the response")
-    assert log.count("error sending the response") == 1
+    # A heron handler's headers are checked when sent; a WSGI/ASGI adapter builds its Response from
+    # the app's headers, so the same check fails a step earlier, as an error of the handler.
+    failure = "error sending the response" if echo_app == ECHO else "unhandled error in handler"
+    log = server.wait_for_stderr(failure)
+    assert log.count(failure) == 1
     assert log.count("Traceback") == 1
+    assert "has CR, LF or NUL in its value" in log
     assert "Evil:1" not in log.replace("\\r\\nEvil:1", ""), "raw injected bytes written to the log as a line"
     assert not re.search(r"^Evil", log, re.MULTILINE)
 
@@ -99,8 +102,8 @@ def test_error_replies_do_not_echo_the_request(echo_server: Server) -> None:
     assert b"script" not in received.data and b"X-Y" not in received.data
 
 
-def test_client_that_half_closes_mid_body_is_disconnected_without_an_error_log(serve: Serve) -> None:
-    server = serve("--body-timeout", "5")
+def test_client_that_half_closes_mid_body_is_disconnected_without_an_error_log(serve: Serve, echo_app: str) -> None:
+    server = serve("--body-timeout", "5", app=echo_app)
     with server.connect() as sock:
         sock.sendall(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nabc")
         sock.shutdown(socket.SHUT_WR)  # no more body will come

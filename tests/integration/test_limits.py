@@ -69,8 +69,8 @@ def test_fields_up_to_max_header_count_are_accepted(serve: Serve) -> None:
         assert ResponseReader(sock).read().status == 200
 
 
-def test_content_length_over_max_body_bytes_gets_413_before_the_body_is_sent(serve: Serve) -> None:
-    server = serve("--max-body-bytes", "100")
+def test_content_length_over_max_body_bytes_gets_413_before_the_body_is_sent(serve: Serve, echo_app: str) -> None:
+    server = serve("--max-body-bytes", "100", app=echo_app)
     with server.connect() as sock:
         sock.sendall(request("POST", "/echo", [("Content-Length", "101")]))
         received = recv_until_close(sock, 3.0)  # no body byte was sent
@@ -80,29 +80,29 @@ def test_content_length_over_max_body_bytes_gets_413_before_the_body_is_sent(ser
     assert responses[0].closes
 
 
-def test_body_at_max_body_bytes_is_accepted(serve: Serve) -> None:
-    server = serve("--max-body-bytes", "100")
+def test_body_at_max_body_bytes_is_accepted(serve: Serve, echo_app: str) -> None:
+    server = serve("--max-body-bytes", "100", app=echo_app)
     with server.connect() as sock:
         sock.sendall(post("/echo", b"x" * 100))
         assert ResponseReader(sock).read("POST").json()["body_len"] == 100
 
 
-def test_chunked_body_over_max_body_bytes_gets_413(serve: Serve) -> None:
-    server = serve("--max-body-bytes", "100")
+def test_chunked_body_over_max_body_bytes_gets_413(serve: Serve, echo_app: str) -> None:
+    server = serve("--max-body-bytes", "100", app=echo_app)
     body = b"40\r\n" + b"x" * 64 + b"\r\n" + b"40\r\n" + b"y" * 64 + b"\r\n0\r\n\r\n"
     status = only_response(server, request("POST", "/echo", [("Transfer-Encoding", "chunked")], body), "POST")
     assert status == 413
 
 
-def test_chunk_line_over_max_chunk_line_gets_400(serve: Serve) -> None:
-    server = serve("--max-chunk-line", "10")
+def test_chunk_line_over_max_chunk_line_gets_400(serve: Serve, echo_app: str) -> None:
+    server = serve("--max-chunk-line", "10", app=echo_app)
     body = b"5;ext=" + b"e" * 20 + b"\r\nhello\r\n0\r\n\r\n"
     status = only_response(server, request("POST", "/echo", [("Transfer-Encoding", "chunked")], body), "POST")
     assert status == 400
 
 
-def test_chunk_extension_within_max_chunk_line_is_accepted(serve: Serve) -> None:
-    server = serve("--max-chunk-line", "10")
+def test_chunk_extension_within_max_chunk_line_is_accepted(serve: Serve, echo_app: str) -> None:
+    server = serve("--max-chunk-line", "10", app=echo_app)
     body = b"5;e=1\r\nhello\r\n0\r\n\r\n"
     with server.connect() as sock:
         sock.sendall(request("POST", "/echo", [("Transfer-Encoding", "chunked")], body))
@@ -144,8 +144,8 @@ def test_connection_over_max_connections_gets_503_while_the_others_are_served(se
 SMUGGLED = b"GET /echo?smuggled HTTP/1.1\r\nHost: t\r\n\r\n"
 
 
-def test_small_unread_body_is_drained_and_the_connection_reused(serve: Serve) -> None:
-    server = serve("--max-drain-bytes", "1000")
+def test_small_unread_body_is_drained_and_the_connection_reused(serve: Serve, echo_app: str) -> None:
+    server = serve("--max-drain-bytes", "1000", app=echo_app)
     body = SMUGGLED * 10  # under 1000 bytes; the handler never reads it
     with server.connect() as sock:
         reader = ResponseReader(sock)
@@ -158,8 +158,8 @@ def test_small_unread_body_is_drained_and_the_connection_reused(serve: Serve) ->
         assert following.json()["query"] == "next"
 
 
-def test_large_unread_body_closes_the_connection_instead_of_draining(serve: Serve) -> None:
-    server = serve("--max-drain-bytes", "1000")
+def test_large_unread_body_closes_the_connection_instead_of_draining(serve: Serve, echo_app: str) -> None:
+    server = serve("--max-drain-bytes", "1000", app=echo_app)
     body = SMUGGLED * 100  # over 1000 bytes
     with server.connect() as sock:
         sock.sendall(request("POST", "/status/200", [("Content-Length", str(len(body)))]) + body[:100])
@@ -174,8 +174,8 @@ def test_large_unread_body_closes_the_connection_instead_of_draining(serve: Serv
         assert reader.read_all() == []
 
 
-def test_unread_body_larger_than_max_drain_bytes_sent_late_closes_the_connection(serve: Serve) -> None:
-    server = serve("--max-drain-bytes", "1000")
+def test_unread_body_larger_than_max_drain_bytes_sent_late_closes_the_connection(serve: Serve, echo_app: str) -> None:
+    server = serve("--max-drain-bytes", "1000", app=echo_app)
     with server.connect() as sock:
         sock.sendall(request("POST", "/status/200", [("Transfer-Encoding", "chunked")]))
         reader = ResponseReader(sock)

@@ -41,8 +41,9 @@ def test_pipelined_chunked_post_is_followed_by_the_next_request(echo_server: Ser
     assert second["query"] == "n=2"
 
 
-def test_pipelined_requests_beyond_the_pipeline_buffer_are_all_answered(serve: Serve) -> None:
-    server = serve("--max-pipelined-bytes", "1024")
+def test_pipelined_requests_beyond_the_pipeline_buffer_are_all_answered(serve: Serve,
+                                                                        echo_app: str) -> None:
+    server = serve("--max-pipelined-bytes", "1024", app=echo_app)
     count = 300
     with server.connect() as sock:
         sock.sendall(b"".join(get(f"/echo?n={i}") for i in range(count)))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 
 import pytest
 import requests
 
 from .conftest import Serve
-from .support import ResponseReader, Server, app_spec, exchange, get, parse_responses, request
+from .support import ECHO_APPS, ResponseReader, Server, app_spec, exchange, get, parse_responses, request
 
 
 def test_head_gets_the_headers_of_get_but_no_body(echo_server: Server) -> None:
@@ -152,9 +153,53 @@ def test_echo_answers_any_method_including_extension_methods(echo_server: Server
     assert response.json()["method"] == method
 
 
+def test_echo_reports_the_request_as_the_app_received_it(echo_server: Server, echo_app: str) -> None:
+    """What reached the app, compared as far as its interface can say it (see examples/echo_wsgi.py)."""
+    sent = [("Host", "t"), ("X-Request-ID", "7"), ("x-multi", "a"), ("X-Multi", "b"), ("Content-Type", "text/plain"),
+            ("Content-Length", "5"), ("X-Latin", "caf\xe9")]
+    with echo_server.connect() as sock:
+        sock.sendall(request("PUT", "/%65cho?q=%20a+b&r", sent[1:], b"hello"))
+        report = ResponseReader(sock).read("PUT").json()
+    assert (report["method"], report["path"], report["query"]) == ("PUT", "/echo", "q=%20a+b&r")
+    assert (report["body_len"], report["body_sha256"]) == (5, hashlib.sha256(b"hello").hexdigest())
+    if echo_app == ECHO_APPS["heron"]:  # names, order and repeats as sent
+        assert report["headers"] == [list(pair) for pair in sent]
+    elif echo_app == ECHO_APPS["asgi"]:  # the same, names lower-cased
+        assert report["headers"] == [[name.lower(), value] for name, value in sent]
+    else:  # WSGI: one environ key per name, repeats joined with ", ", case and order lost
+        joined: dict[str, str] = {}
+        for name, value in sent:
+            joined[name.lower()] = joined[name.lower()] + ", " + value if name.lower() in joined else value
+        assert {name.lower(): value for name, value in report["headers"]} == joined
+
+
 def test_options_asterisk_gets_204_with_allow(echo_server: Server) -> None:
     with echo_server.connect() as sock:
         sock.sendall(request("OPTIONS", "*"))
         response = ResponseReader(sock).read("OPTIONS")
     assert response.status == 204
     assert "GET" in (response.header("allow") or "")
+
+
+def test_a_handler_learns_that_its_client_left(serve: Serve) -> None:
+    server = serve(app=app_spec("slow"))
+    sock = server.connect()
+    sock.sendall(get("/wait-for-disconnect?s=30"))
+    server.wait_for_stderr("slow: waiting for the client to leave")
+    sock.close()
+    server.wait_for_stderr("slow: the client left", timeout=5)
+
+
+def test_a_streaming_response_ends_with_the_trailers_it_set_while_streaming(serve: Serve) -> None:
+    server = serve(app=app_spec("slow"))
+    with server.connect() as sock:
+        sock.sendall(get("/trailers") + get("/pid"))
+        data = b""
+        while not data.endswith(b"\n") or b"Digest-Chunks" not in data or data.count(b"HTTP/1.1 200") < 2:
+            more = sock.recv(65536)
+            if not more:
+                break
+            data += more
+    first, _, rest = data.partition(b"\r\n\r\n")
+    assert b"transfer-encoding: chunked" in first.lower()
+    assert rest.startswith(b"6\r\nfirst\n\r\n7\r\nsecond\n\r\n0\r\nDigest-Chunks: 2\r\n\r\nHTTP/1.1 200 OK")

@@ -68,8 +68,8 @@ def test_keep_alive_connection_used_in_time_stays_open(serve: Serve) -> None:
         assert reader.read().status == 200
 
 
-def test_stalled_body_gets_408_and_close_after_body_timeout(serve: Serve) -> None:
-    server = serve("--body-timeout", "0.5")
+def test_stalled_body_gets_408_and_close_after_body_timeout(serve: Serve, echo_app: str) -> None:
+    server = serve("--body-timeout", "0.5", app=echo_app)
     with server.connect() as sock:
         sock.sendall(request("POST", "/echo", [("Content-Length", "100")], b"x" * 10))
         started = time.monotonic()
@@ -83,8 +83,8 @@ def test_stalled_body_gets_408_and_close_after_body_timeout(serve: Serve) -> Non
     server.wait_for_stderr("408: request body stalled longer than body_timeout")
 
 
-def test_stalled_chunked_body_gets_408(serve: Serve) -> None:
-    server = serve("--body-timeout", "0.5")
+def test_stalled_chunked_body_gets_408(serve: Serve, echo_app: str) -> None:
+    server = serve("--body-timeout", "0.5", app=echo_app)
     with server.connect() as sock:
         sock.sendall(request("POST", "/echo", [("Transfer-Encoding", "chunked")], b"a\r\n01234"))
         received = recv_until_close(sock, 3.0)
@@ -99,8 +99,8 @@ STREAMS = 8
 STREAM_BYTES = 100000 * len("chunk99999\n")
 
 
-def test_client_that_never_reads_is_cut_off_after_write_timeout(serve: Serve) -> None:
-    server = serve("--write-timeout", "0.5")
+def test_client_that_never_reads_is_cut_off_after_write_timeout(serve: Serve, echo_app: str) -> None:
+    server = serve("--write-timeout", "0.5", app=echo_app)
     sock = server.connect(rcvbuf=4096)
     try:
         sock.sendall(get("/stream?n=100000") * STREAMS)
@@ -116,8 +116,8 @@ def test_client_that_never_reads_is_cut_off_after_write_timeout(serve: Serve) ->
     assert not responses[-1].complete, "the connection ended between responses: nothing was cut off"
 
 
-def test_server_still_serves_after_cutting_off_a_slow_reader(serve: Serve) -> None:
-    server = serve("--write-timeout", "0.3")
+def test_server_still_serves_after_cutting_off_a_slow_reader(serve: Serve, echo_app: str) -> None:
+    server = serve("--write-timeout", "0.3", app=echo_app)
     slow = server.connect(rcvbuf=4096)
     try:
         slow.sendall(get("/stream?n=100000") * STREAMS)
@@ -152,8 +152,8 @@ def test_slowloris_on_a_kept_alive_connection_also_gets_408(serve: Serve) -> Non
     assert elapsed < 1.5, "the header timeout reset with every trickled byte"
 
 
-def test_unread_body_that_stalls_after_the_response_is_closed_after_body_timeout(serve: Serve) -> None:
-    server = serve("--body-timeout", "0.5")
+def test_unread_body_that_stalls_after_the_response_is_closed_after_body_timeout(serve: Serve, echo_app: str) -> None:
+    server = serve("--body-timeout", "0.5", app=echo_app)
     with server.connect() as sock:
         sock.sendall(request("POST", "/status/200", [("Content-Length", "1000")], b"x" * 10))
         reader = ResponseReader(sock)

@@ -72,3 +72,28 @@ async def marked_stream(request: Request) -> Response:
 async def loop_kind(request: Request) -> Response:
     """The module of the running event loop's class: which --loop is in use."""
     return Response(type(asyncio.get_running_loop()).__module__ + "\n")
+
+
+@app.get("/wait-for-disconnect")
+async def wait_for_disconnect(request: Request) -> Response:
+    """A long poll that gives up when its client leaves, and says so on stderr."""
+    print("slow: waiting for the client to leave", file=sys.stderr, flush=True)
+    try:
+        await asyncio.wait_for(request.disconnected(), _seconds(request))
+    except asyncio.TimeoutError:
+        return Response("still here\n")
+    print("slow: the client left", file=sys.stderr, flush=True)
+    return Response("nobody will read this\n")
+
+
+@app.get("/trailers")
+async def trailers(request: Request) -> Response:
+    """A chunked body whose trailer section carries a digest computed while it streamed."""
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"first\n"
+        yield b"second\n"
+        response.trailers = [("Digest-Chunks", "2")]
+
+    response = StreamingResponse(chunks())
+    return response
