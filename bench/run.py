@@ -57,7 +57,10 @@ HOST = "127.0.0.1"  # the only address this harness ever talks to
 SERVER_CPU = "1"
 CLIENT_CPU = "0"
 ECHO_MOD = "/usr/lib/nginx/modules/ngx_http_echo_module.so"
-ANCHOR_PACKAGES = ("uvicorn", "h11", "httptools", "uvloop", "waitress")
+# Anchor packages in the bench venv, in the order the report lists their versions;
+# each server entry names the ones it needs ("pkgs"), so a run only requires (and
+# reports) what its servers use.
+ANCHOR_PACKAGES = ("uvicorn", "h11", "httptools", "uvloop", "waitress", "gunicorn", "hypercorn")
 
 # --------------------------------------------------------------------------
 # Servers. Every Python server runs on the bench venv's interpreter, so all of
@@ -68,32 +71,83 @@ ANCHOR_PACKAGES = ("uvicorn", "h11", "httptools", "uvloop", "waitress")
 # starts (see snapshot_heron), so every round measures the same code even while
 # heron/ is being edited.
 HERON_CMD = "{python} -m heron bench/app.py:app --host 127.0.0.1 --port {port} --no-access-log"
+# heron hosting a foreign app: the very files the other servers run ({apps}/wsgi_app.py,
+# {apps}/asgi_app.py, read from the repo's bench/apps), with heron from the snapshot.
+# heron's defaults otherwise (WSGI calls run in its thread pool: --threads 32).
+HOSTED_CMD = ("{python} -m heron {apps}/%s:app --interface %s --host 127.0.0.1 --port {port}"
+              " --no-access-log --loop %s")
+HERON_ENV = {"PYTHONPATH": "{heron_src}"}
+# gunicorn: one worker process, because every server here gets one core (gunicorn's
+# docs suggest 2-4 x cores for workers and threads alike). gthread with 4 threads:
+# the docs' figure for one core, the same as waitress's 4 and the shared harness's
+# setting. heron's pool has 32 threads by default; gunicorn-gthread-32 (optional, not
+# in a suite) gives gunicorn the same. In a 3-round check here (2026-11-24, wrk -c50)
+# 4 threads served ~24% more plaintext req/s than 32 (7.4k vs 6.0k) and 32 threads ~8%
+# more echo-4k (6.5k vs 6.1k). --backlog 1024 as in the shared harness.
+GUNICORN = ("{venv}/bin/gunicorn -w 1 -b 127.0.0.1:{port} --backlog 1024 --log-level warning"
+            " %s wsgi_app:app")
+# hypercorn: one worker process (a supervisor and one spawned worker; the CPU of both
+# is counted), h11 for HTTP/1.1.
+HYPERCORN = ("{venv}/bin/hypercorn --bind 127.0.0.1:{port} --workers 1 --worker-class %s"
+             " --log-level warning --backlog 1024 asgi_app:app")
 SERVERS = {
     "heron": dict(
-        cmd=HERON_CMD + " --loop asyncio", cwd="{heron_src}", env={"PYTHONPATH": "{heron_src}"},
+        cmd=HERON_CMD + " --loop asyncio", cwd="{heron_src}", env=HERON_ENV, pkgs=(),
         kind="heron (this repo), asyncio's default selector loop; bench/app.py"),
     "heron-uvloop": dict(
-        cmd=HERON_CMD + " --loop uvloop", cwd="{heron_src}", env={"PYTHONPATH": "{heron_src}"},
+        cmd=HERON_CMD + " --loop uvloop", cwd="{heron_src}", env=HERON_ENV, pkgs=("uvloop",),
         kind="heron (this repo) on uvloop (libuv); bench/app.py"),
     "uvicorn-h11": dict(
         cmd="{venv}/bin/uvicorn --host 127.0.0.1 --port {port} --http h11 --loop asyncio"
-            " --no-access-log --log-level warning asgi_app:app",
+            " --no-access-log --log-level warning asgi_app:app", pkgs=("uvicorn", "h11"),
         cwd=APPS, kind="pure Python: h11 parser + asyncio selector loop; raw ASGI app"),
     "uvicorn-httptools-uvloop": dict(
         cmd="{venv}/bin/uvicorn --host 127.0.0.1 --port {port} --http httptools --loop uvloop"
             " --no-access-log --log-level warning asgi_app:app",
+        pkgs=("uvicorn", "httptools", "uvloop"),
         cwd=APPS, kind="C-accelerated: httptools (llhttp) + uvloop (libuv); raw ASGI app"),
     "waitress": dict(
         cmd="{venv}/bin/waitress-serve --host 127.0.0.1 --port {port} --threads 4 wsgi_app:app",
+        pkgs=("waitress",),
         cwd=APPS, kind="pure Python: waitress (asyncore-style loop + 4 threads); raw WSGI app"),
     "stdlib-threading": dict(
-        cmd="{python} stdlib_server.py {port}",
+        cmd="{python} stdlib_server.py {port}", pkgs=(),
         cwd=APPS, kind="stdlib http.server ThreadingHTTPServer, HTTP/1.1 keep-alive"),
     # Optional (not in the default set): an upper bound from C.
     "nginx": dict(
-        cmd="/usr/sbin/nginx -p {tmp} -c {tmp}/nginx.conf",
+        cmd="/usr/sbin/nginx -p {tmp} -c {tmp}/nginx.conf", pkgs=(),
         cwd=APPS, render={"nginx.conf.tmpl": "nginx.conf"},
         kind="C: nginx, 1 worker; /echo via the echo module (figures bounded by wrk's one thread)"),
+    # The hosting suite (--suite hosting): heron hosting the anchors' own app files.
+    "heron-wsgi": dict(
+        cmd=HOSTED_CMD % ("wsgi_app.py", "wsgi", "asyncio"), cwd="{heron_src}", env=HERON_ENV,
+        pkgs=(), kind="heron (this repo) hosting bench/apps/wsgi_app.py (WSGI adapter, calls in "
+                      "heron's thread pool, 32 threads by default), asyncio selector loop"),
+    "heron-asgi": dict(
+        cmd=HOSTED_CMD % ("asgi_app.py", "asgi", "asyncio"), cwd="{heron_src}", env=HERON_ENV,
+        pkgs=(), kind="heron (this repo) hosting bench/apps/asgi_app.py (ASGI adapter), "
+                      "asyncio selector loop"),
+    "heron-asgi-uvloop": dict(
+        cmd=HOSTED_CMD % ("asgi_app.py", "asgi", "uvloop"), cwd="{heron_src}", env=HERON_ENV,
+        pkgs=("uvloop",), kind="heron (this repo) hosting bench/apps/asgi_app.py (ASGI adapter) "
+                               "on uvloop (libuv)"),
+    "gunicorn-gthread": dict(
+        cmd=GUNICORN % "-k gthread --threads 4", cwd=APPS, pkgs=("gunicorn",),
+        kind="pure Python: gunicorn gthread worker x1, 4 threads; raw WSGI app"),
+    "gunicorn-gthread-32": dict(
+        cmd=GUNICORN % "-k gthread --threads 32", cwd=APPS, pkgs=("gunicorn",),
+        kind="pure Python: gunicorn gthread worker x1, 32 threads (heron's default pool size); "
+             "raw WSGI app"),
+    "gunicorn-sync": dict(
+        cmd=GUNICORN % "-k sync", cwd=APPS, pkgs=("gunicorn",),
+        kind="pure Python: gunicorn sync worker x1 (one request per connection: answers "
+             "`Connection: close`, so wrk reconnects every time); raw WSGI app"),
+    "hypercorn": dict(
+        cmd=HYPERCORN % "asyncio", cwd=APPS, pkgs=("hypercorn", "h11"),
+        kind="pure Python: hypercorn (h11) on the asyncio selector loop, 1 worker; raw ASGI app"),
+    "hypercorn-uvloop": dict(
+        cmd=HYPERCORN % "uvloop", cwd=APPS, pkgs=("hypercorn", "h11", "uvloop"),
+        kind="hypercorn (h11, pure Python) on uvloop (libuv), 1 worker; raw ASGI app"),
 }
 DEFAULT_SERVERS = ["heron", "heron-uvloop", "uvicorn-h11", "uvicorn-httptools-uvloop",
                    "waitress", "stdlib-threading"]
@@ -129,6 +183,41 @@ SCENARIOS = {
                        desc="GET a 64 KiB file, read per request, keep-alive"),
 }
 DEFAULT_SCENARIOS = ["plaintext", "plaintext-close", "echo-4k"]
+
+# --------------------------------------------------------------------------
+# Suites: a named set of servers, scenarios and the ratios to report.
+# "pairs" lists (numerator, denominator) servers; None means every heron entry
+# against every other server, which is what the default report shows.
+# --servers / --scenarios override a suite's lists.
+# --------------------------------------------------------------------------
+SUITES = {
+    "default": dict(
+        servers=DEFAULT_SERVERS, scenarios=DEFAULT_SCENARIOS, pairs=None,
+        title="heron side by side with other Python HTTP servers"),
+    "hosting": dict(
+        # issue 4: the same WSGI app on heron, waitress and gunicorn; the same ASGI app on
+        # heron, uvicorn and hypercorn. `heron` (its own App, bench/app.py) is a reference
+        # for what hosting a foreign app costs.
+        servers=["heron-wsgi", "waitress", "gunicorn-gthread", "gunicorn-sync",
+                 "heron-asgi", "heron-asgi-uvloop", "uvicorn-h11", "uvicorn-httptools-uvloop",
+                 "hypercorn", "hypercorn-uvloop", "heron"],
+        scenarios=["plaintext", "json", "user", "echo-4k", "plaintext-close"],
+        pairs=[("heron-wsgi", "waitress"), ("heron-wsgi", "gunicorn-gthread"),
+               ("heron-wsgi", "gunicorn-sync"),
+               ("heron-asgi", "uvicorn-h11"), ("heron-asgi", "hypercorn"),
+               ("heron-asgi-uvloop", "uvicorn-httptools-uvloop"),
+               ("heron-asgi-uvloop", "hypercorn-uvloop"),
+               ("heron-wsgi", "heron"), ("heron-asgi", "heron")],
+        title="Hosting WSGI and ASGI apps: heron vs waitress, gunicorn, uvicorn and hypercorn",
+        intro="Every server runs the same app file: `bench/apps/wsgi_app.py` (heron-wsgi, "
+              "waitress, gunicorn-*) or `bench/apps/asgi_app.py` (heron-asgi*, uvicorn-*, "
+              "hypercorn*); `heron` is heron's own App (`bench/app.py`), for the cost of "
+              "hosting. heron-wsgi is compared with the WSGI servers (threads, pure Python); "
+              "heron-asgi with uvicorn-h11 and hypercorn (pure Python, asyncio selector "
+              "loop); heron-asgi-uvloop with uvicorn-httptools-uvloop (C parser, so this "
+              "ratio is pure-Python parsing against C llhttp, both on uvloop) and "
+              "hypercorn-uvloop."),
+}
 
 WRK_LUA_DONE = r'''
 done = function(summary, latency, requests)
@@ -618,13 +707,33 @@ def fmt_int(x):
     return "{:,}".format(int(round(x)))
 
 
+def ratio_pairs(meta):
+    """The (numerator, denominator) servers whose req/s ratios the report gives: the
+    suite's "pairs" (those of them that ran), or else every heron entry against every
+    other server."""
+    servers = meta["servers"]
+    if meta.get("pairs") is not None:
+        return [(a, b) for a, b in meta["pairs"] if a in servers and b in servers]
+    herons = [s for s in servers if s.startswith("heron")]
+    return [(h, o) for h in herons for o in servers if not o.startswith("heron")]
+
+
 def markdown(meta, runs):
     servers, scen = meta["servers"], meta["scenarios"]
-    herons = [s for s in servers if s.startswith("heron")]
-    others = [s for s in servers if not s.startswith("heron")]
+    pairs = ratio_pairs(meta)
+    # numerators of the ratios, in order: a "<numerator> ÷ this" column in each scenario table
+    herons = list(dict.fromkeys(a for a, _ in pairs)) if pairs else [
+        s for s in servers if s.startswith("heron")]
+    # which cells of those columns to fill: all of them (default report), or only the
+    # suite's pairs (and 1.00 on the numerator's own row)
+    shown = None if meta.get("pairs") is None else set(pairs)
     S = summarize(runs)
     L = []
-    L.append("# heron side by side with other Python HTTP servers\n")
+    # descriptive text: the suite's current wording (or the one saved with the run)
+    suite = SUITES.get(meta.get("suite", "default"), {})
+    L.append("# %s\n" % (suite.get("title") or meta.get("title")))
+    if suite.get("intro") or meta.get("intro"):
+        L.append((suite.get("intro") or meta["intro"]) + "\n")
     L.append("- date: %s" % meta["date"])
     L.append("- machine: %s" % meta["machine"])
     L.append("- heron: %s; heron/ and bench/app.py were copied to a temp dir when the run "
@@ -648,17 +757,16 @@ def markdown(meta, runs):
             return "n/a"
         return "%.2f" % (ca["rps"] / cb["rps"])
 
-    if herons and others:
+    if pairs:
         L.append("## Ratios: heron req/s ÷ other server's req/s\n")
         L.append("Above 1: heron served more requests per second than that server "
                  "(each on one core). `fail`: the heron entry failed that scenario; "
                  "`n/a`: the other server did.\n")
         L.append("| heron entry ÷ server | " + " | ".join(scen) + " |")
         L.append("|---|" + "---:|" * len(scen))
-        for h in herons:
-            for o in others:
-                cells = [ratio(h, o, x_) for x_ in scen]
-                L.append("| %s ÷ %s | %s |" % (h, o, " | ".join(cells)))
+        for h, o in pairs:
+            cells = [ratio(h, o, x_) for x_ in scen]
+            L.append("| %s ÷ %s | %s |" % (h, o, " | ".join(cells)))
         L.append("")
         L.append("## CPU cost: server CPU µs per request (median of rounds)\n")
         L.append("Process CPU time (user+system, all threads) of the server during the measured "
@@ -699,7 +807,8 @@ def markdown(meta, runs):
                        "%.0f" % c["cpu_us"] if c["cpu_us"] is not None else "?",
                        "%.0f" % (100 * c["cpu_share"]) if c["cpu_share"] is not None else "?",
                        "%.0f" % (100 * c["other"]) if c["other"] is not None else "?"]
-                row += [ratio(h, s, x_) for h in herons]
+                row += [ratio(h, s, x_) if shown is None or h == s or (h, s) in shown else ""
+                        for h in herons]
             if c["errs"] is None:
                 row.append("–")
             else:
@@ -763,7 +872,10 @@ def markdown(meta, runs):
     L.append("## Servers\n")
     L.append("`{python}`, `{venv}`: the bench venv (made by bench/setup.sh in $BENCH_STATE, "
              "default ~/.cache/heron-bench); `{heron_src}`: the temp copy of heron/ and "
-             "bench/app.py; `{port}`: a free port on 127.0.0.1.\n")
+             "bench/app.py; %s`{port}`: a free port on 127.0.0.1.\n" % (
+                 "`{apps}`: the repo's bench/apps; " if any(
+                     "{apps}" in meta["server_specs"].get(s, {}).get("cmd", "") for s in servers)
+                 else ""))
     for s in servers:
         spec = meta["server_specs"].get(s, {})
         L.append("- **%s**: %s  \n  `%s` (cwd `%s`)" % (
@@ -776,15 +888,21 @@ def markdown(meta, runs):
 # --------------------------------------------------------------------------
 # Setup and metadata
 # --------------------------------------------------------------------------
-def missing_prereqs(names):
+def needed_packages(names, servers):
+    """The anchor packages the named servers use, in ANCHOR_PACKAGES order."""
+    want = {p for n in names for p in servers[n].get("pkgs", ())}
+    return [p for p in ANCHOR_PACKAGES if p in want]
+
+
+def missing_prereqs(names, servers):
     miss = [t for t in ("wrk", "taskset") if not shutil.which(t)]
+    pkgs = needed_packages(names, servers)
     if not os.access(VPY, os.X_OK):
         miss.append("venv %s" % VENV)
-    else:
-        r = subprocess.run([VPY, "-c", "import " + ",".join(ANCHOR_PACKAGES)],
-                           capture_output=True)
+    elif pkgs:
+        r = subprocess.run([VPY, "-c", "import " + ",".join(pkgs)], capture_output=True)
         if r.returncode:
-            miss.append("anchor packages in %s" % VENV)
+            miss.append("anchor packages (%s) in %s" % (", ".join(pkgs), VENV))
     if not os.path.isdir(STATIC):
         miss.append("fixtures")
     if "nginx" in names and not shutil.which("nginx") and not os.path.exists("/usr/sbin/nginx"):
@@ -792,11 +910,11 @@ def missing_prereqs(names):
     return miss
 
 
-def versions():
+def versions(pkgs):
     lines = []
     r = subprocess.run([VPY, "-c", "import sys, importlib.metadata as m\n"
                         "print('python', sys.version.split()[0], '(all Python servers)')\n"
-                        "for p in sys.argv[1:]: print(p, m.version(p))"] + list(ANCHOR_PACKAGES),
+                        "for p in sys.argv[1:]: print(p, m.version(p))"] + list(pkgs),
                        capture_output=True, text=True)
     lines.append(r.stdout.strip())
     r = subprocess.run(["wrk", "-v"], capture_output=True, text=True)
@@ -845,8 +963,13 @@ def machine():
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--servers", help="comma list (default: %s)" % ",".join(DEFAULT_SERVERS))
-    ap.add_argument("--scenarios", help="comma list (default: %s)" % ",".join(DEFAULT_SCENARIOS))
+    ap.add_argument("--suite", choices=sorted(SUITES), default="default",
+                    help="a named set of servers, scenarios and ratios (see --list); "
+                         "--servers and --scenarios override its lists")
+    ap.add_argument("--servers", help="comma list (default: the suite's; default suite: %s)"
+                                      % ",".join(DEFAULT_SERVERS))
+    ap.add_argument("--scenarios", help="comma list (default: the suite's; default suite: %s)"
+                                        % ",".join(DEFAULT_SCENARIOS))
     ap.add_argument("--extra", action="append", default=[], metavar="NAME=CMD",
                     help="add a server: command template with {port} (cwd: repo root); repeatable")
     ap.add_argument("--duration", type=int, default=5, help="wrk seconds per measured run")
@@ -889,10 +1012,15 @@ def main():
         for n, s in servers.items():
             print("%-26s %s\n%-26s   %s" % (n, s["kind"], "", s["cmd"]))
         print("scenarios:", ", ".join(SCENARIOS), "(default: %s)" % ", ".join(DEFAULT_SCENARIOS))
+        for n, su in SUITES.items():
+            print("suite %s: servers %s; scenarios %s%s" % (
+                n, ",".join(su["servers"]), ",".join(su["scenarios"]),
+                "; ratios " + ", ".join("%s÷%s" % p for p in su["pairs"]) if su["pairs"] else ""))
         return 0
-    names = args.servers.split(",") if args.servers else DEFAULT_SERVERS + [
+    suite = SUITES[args.suite]
+    names = args.servers.split(",") if args.servers else suite["servers"] + [
         n for n in servers if n not in SERVERS]
-    scen = args.scenarios.split(",") if args.scenarios else DEFAULT_SCENARIOS
+    scen = args.scenarios.split(",") if args.scenarios else suite["scenarios"]
     for n in names:
         if n not in servers:
             ap.error("unknown server %r (see --list)" % n)
@@ -902,13 +1030,13 @@ def main():
     if (os.cpu_count() or 1) < 2:
         ap.error("needs at least 2 CPUs (server on CPU %s, wrk on CPU %s)" % (SERVER_CPU, CLIENT_CPU))
 
-    miss = missing_prereqs(names)
+    miss = missing_prereqs(names, servers)
     if miss:
         if args.no_setup:
             ap.error("missing: %s; run bench/setup.sh" % ", ".join(miss))
         print("missing: %s; running bench/setup.sh" % ", ".join(miss), flush=True)
         subprocess.run(["bash", os.path.join(BENCH, "setup.sh")], check=True)
-        miss = missing_prereqs(names)
+        miss = missing_prereqs(names, servers)
         if miss:
             ap.error("still missing after setup.sh: %s" % ", ".join(miss))
 
@@ -939,8 +1067,9 @@ def main():
              "same URL" % (args.wrk_threads, args.connections, args.duration, args.timeout,
                            args.warmup),
         rounds=args.rounds, quiet_wait=args.quiet_wait, servers=names, scenarios=scen,
+        suite=args.suite, title=suite["title"], intro=suite.get("intro"), pairs=suite["pairs"],
         scenario_desc={x: SCENARIOS[x]["desc"] for x in scen},
-        versions=versions(),
+        versions=versions(needed_packages(names, servers)),
         server_specs={n: dict(cmd=servers[n]["cmd"], kind=servers[n]["kind"],
                               cwd=servers[n].get("cwd", APPS).replace(REPO, "<repo>"))
                       for n in names},
