@@ -34,6 +34,7 @@ from types import TracebackType
 from typing import IO, Any, Final
 from urllib.parse import unquote_to_bytes
 
+from heron.blocking import run_blocking
 from heron.errors import ClientDisconnected, HTTPError
 from heron.hosting.channel import ThreadBodyChannel
 from heron.web.request import Request
@@ -61,7 +62,7 @@ class WSGIAdapter:
         loop = asyncio.get_running_loop()
         environ = build_environ(request, loop, multiprocess=self.multiprocess)
         exchange = _Exchange(self.app, environ, request.method == "HEAD", loop)
-        done = loop.run_in_executor(None, exchange.run)
+        done = run_blocking(exchange.run)
         done.add_done_callback(exchange.ran)
         return await exchange.response
 

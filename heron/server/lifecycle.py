@@ -23,6 +23,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import NoReturn
 
+from heron.blocking import set_runner
 from heron.config import ServerConfig
 from heron.errors import StartupFailed
 from heron.server.connection import Handler, HTTPConnection, ServerState
@@ -82,12 +83,21 @@ class Server:
                      ready: Callable[[], None] | None) -> None:
         pool = BoundedThreadPool(self.config.threads, self.config.thread_backlog)
         loop.set_default_executor(pool)
+        set_runner(loop, pool)  # def handlers and WSGI apps take the pool's fast way in
+        try:
+            await self._serve_with(loop, sock, ready, pool)
+        finally:
+            set_runner(loop, None)
+            pool.shutdown(wait=False, cancel_futures=True)
+            self.busy_threads = pool.in_flight
+
+    async def _serve_with(self, loop: asyncio.AbstractEventLoop, sock: socket.socket,
+                          ready: Callable[[], None] | None, pool: BoundedThreadPool) -> None:
         self._stop = asyncio.Event()
         if self.startup is not None:
             try:
                 await self.startup()
             except Exception as exc:
-                pool.shutdown(wait=False, cancel_futures=True)
                 if isinstance(exc, StartupFailed):
                     raise
                 raise StartupFailed(f"{type(exc).__name__}: {exc}") from exc
@@ -107,8 +117,6 @@ class Server:
                     await self.shutdown()
                 except Exception:
                     logger.exception("shutdown hook failed")
-            pool.shutdown(wait=False, cancel_futures=True)
-            self.busy_threads = pool.in_flight
 
     def _handshake_timeout(self) -> float | None:
         """The TLS handshake is bounded by header_timeout (None: plain TCP, no handshake).

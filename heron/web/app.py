@@ -10,7 +10,6 @@ executor), so a blocking call cannot stall other connections.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import html
 import inspect
@@ -19,6 +18,7 @@ import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from heron.blocking import run_blocking
 from heron.errors import ClientDisconnected, HTTPError, StartupFailed
 from heron.web.request import Request
 from heron.web.middleware import Handler, Middleware, apply
@@ -278,8 +278,7 @@ class App:
         if _is_async(handler):
             result = await handler(request, **params)
         else:
-            loop = asyncio.get_running_loop()
-            result = await loop.run_in_executor(None, functools.partial(handler, request, **params))
+            result = await run_blocking(functools.partial(handler, request, **params))
         return to_response(result)
 
     async def _dispatch_to_mount(self, request: Request, mount: Mount, rest: str) -> Response:

@@ -12,7 +12,6 @@ just before sending, which also catches anything appended to
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
@@ -21,6 +20,7 @@ from datetime import datetime
 from typing import IO, Any, Final
 from urllib.parse import quote
 
+from heron.blocking import run_blocking
 from heron.errors import reason_phrase
 from heron.protocol.writer import validate_headers
 from heron.web.cookies import delete_cookie_header, set_cookie_header
@@ -252,11 +252,10 @@ class StreamingResponse(Response):
                 if aclose is not None:
                     await aclose()
             return
-        loop = asyncio.get_running_loop()
         iterator: Iterator[Any] = iter(content)
         done = object()
         try:
-            while (item := await loop.run_in_executor(None, _next_or, iterator, done)) is not done:
+            while (item := await run_blocking(_next_or, iterator, done)) is not done:
                 yield item.encode("utf-8") if isinstance(item, str) else item
         finally:
             close = getattr(iterator, "close", None)
@@ -275,7 +274,7 @@ class StreamingResponse(Response):
 
 
 def _next_or(iterator: Iterator[Any], default: object) -> Any:
-    """``next(iterator, default)`` with one signature, for ``run_in_executor``."""
+    """``next(iterator, default)`` with one signature, for ``run_blocking``."""
     return next(iterator, default)
 
 

@@ -20,7 +20,6 @@ the event loop. See docs/static.md for the behaviour in full.
 
 from __future__ import annotations
 
-import asyncio
 import html
 import os
 import re
@@ -31,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import quote
 
+from heron.blocking import run_blocking
 from heron.errors import HTTPError
 from heron.protocol.headers import Headers, split_comma_list
 from heron.protocol.writer import validate_headers
@@ -124,8 +124,7 @@ class StaticFiles:
 
     async def __call__(self, request: Request, **_params: Any) -> Response:
         """Answer ``request`` (route parameters are ignored: the raw path is what counts)."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(None, self.respond, request)
+        return await run_blocking(self.respond, request)
 
     def respond(self, request: Request) -> Response:
         """The blocking part: checks, file system calls, and the response. Raises HTTPError."""
