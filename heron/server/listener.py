@@ -14,7 +14,7 @@ import errno
 import os
 import socket
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from heron.config import ServerConfig
 
@@ -67,18 +67,14 @@ def where(config: ServerConfig) -> str:
 def bind_tcp(host: str, port: int, backlog: int = 2048) -> socket.socket:
     """A listening, non-blocking TCP socket on ``host:port`` (IPv4 or IPv6)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
+
+    def bind(sock: socket.socket) -> None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         if family == socket.AF_INET6:
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         sock.bind((host, port))
-        sock.listen(backlog)
-        sock.setblocking(False)
-    except BaseException:
-        sock.close()
-        raise
-    return sock
+
+    return _listening(socket.socket(family, socket.SOCK_STREAM), bind, backlog)
 
 
 def bind_unix(path: str, backlog: int = 2048) -> socket.socket:
@@ -89,10 +85,18 @@ def bind_unix(path: str, backlog: int = 2048) -> socket.socket:
     rather than deleted.
     """
     _remove_stale_socket(path)
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
+
+    def bind(sock: socket.socket) -> None:
         sock.bind(path)
         os.chmod(path, UNIX_SOCKET_MODE)
+
+    return _listening(socket.socket(socket.AF_UNIX, socket.SOCK_STREAM), bind, backlog)
+
+
+def _listening(sock: socket.socket, bind: Callable[[socket.socket], None], backlog: int) -> socket.socket:
+    """``sock`` bound by ``bind``, listening and non-blocking; closed again if any step fails."""
+    try:
+        bind(sock)
         sock.listen(backlog)
         sock.setblocking(False)
     except BaseException:
