@@ -221,7 +221,8 @@ class _Exchange:
         return self.write
 
     def write(self, data: bytes) -> None:
-        """The legacy ``write()`` callable: sends the head, then ``data``, and blocks until it is queued."""
+        """The legacy ``write()`` callable: sends the head (once), then ``data``; blocks only while the
+        client is more than ``HIGH_WATER`` bytes behind, and raises ``ConnectionError`` once it is gone."""
         if self.status is None:
             raise RuntimeError("write() called before start_response()")
         if not isinstance(data, bytes):
