@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any, Final
 
 from heron.errors import ClientDisconnected, HTTPError, StartupFailed
@@ -119,7 +119,7 @@ class _Exchange:
     def __init__(self, request: Request) -> None:
         self.request = request
         self.response: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
-        self._body = request.stream()
+        self._body: AsyncIterator[bytes] | None = None  # request.stream(), made only for a body still arriving
         self._left = request.head.content_length  # None: chunked, the end is known only when it comes
         self._body_done = False
         self.failure: BaseException | None = None  # reading the body failed (413, 408, bad framing)
@@ -147,6 +147,7 @@ class _Exchange:
                 self._body_done = True
                 return {"type": "http.request", "body": data, "more_body": False}
             try:
+                self._body = self._body or self.request.stream()
                 data = await anext(self._body, b"")
             except (HTTPError, ClientDisconnected) as exc:
                 self.failure = exc

@@ -254,9 +254,8 @@ class HTTPConnection(asyncio.Protocol):
             client, scheme = state.proxies.resolve(client, scheme, head.headers)
         if state.root_path:
             head = under_root_path(head, state.root_path)
-        request = Request(head, body, client=client, scheme=scheme, loop=self.loop, limits=self.limits)
-        request.root_path = state.root_path
-        request.server = self.server
+        request = Request(head, body, client=client, server=self.server, scheme=scheme, root_path=state.root_path,
+                          loop=self.loop, limits=self.limits)
         self.loop.create_task(self._handle(request))
 
     def _end_exchange(self) -> None:

@@ -59,7 +59,9 @@ class Request:
         body_stream: BodyStream,
         *,
         client: tuple[str, int] | None = None,
+        server: tuple[str, int] | None = None,
         scheme: str = "http",
+        root_path: str = "",
         loop: asyncio.AbstractEventLoop | None = None,
         limits: Limits = DEFAULT_LIMITS,
     ) -> None:
@@ -68,11 +70,11 @@ class Request:
         """The server's caps; ``form()`` reads ``max_form_fields`` from them."""
         self.headers = Headers(head.headers)
         self.client = client
-        self.server: tuple[str, int] | None = None
+        self.server = server
         """The address of heron's own socket that took the request (None when unknown, e.g. a Unix socket)."""
         self.scheme = scheme
         self.path_params: dict[str, Any] = {}
-        self.root_path = ""
+        self.root_path = root_path
         """The (decoded) prefix the app is mounted at: ``--root-path``, then the mounts this request went through
         (``/api`` inside ``app.mount("/api", sub)``)."""
         self._body_stream = body_stream

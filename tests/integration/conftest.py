@@ -88,3 +88,10 @@ def curl() -> str:
     if path is None:
         pytest.skip("curl is not installed")
     return path
+
+
+@pytest.fixture
+def tag(request: pytest.FixtureRequest) -> str:
+    """A name, unique to this test, for what a probe app records during it (``support.events``)."""
+    name: str = request.node.name
+    return name.replace("[", "-").replace("]", "").replace("/", "_").replace("&", "_").replace("=", "_")

@@ -18,7 +18,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -451,3 +451,42 @@ def timed_body(sock: socket.socket, method: str = "GET", timeout: float = 5.0
         elif isinstance(event, h11.EndOfMessage):
             assert head is not None
             return head, pieces, [(bytes(n), bytes(v)) for n, v in event.headers]
+
+
+# -- the probe apps (apps/wsgi_probe.py, apps/asgi_probe.py) -----------------------------------
+
+
+def ask(server: Server, data: bytes, method: str = "GET", timeout: float = 5.0) -> Response:
+    """Send one request on a new connection and read its response."""
+    with server.connect(timeout) as sock:
+        sock.sendall(data)
+        return ResponseReader(sock, timeout).read(method)
+
+
+def ask_json(server: Server, data: bytes, method: str = "GET", timeout: float = 5.0) -> Any:
+    response = ask(server, data, method, timeout)
+    assert response.status == 200, (response.status, response.body)
+    return response.json()
+
+
+def chunked(body: bytes, size: int = 5) -> bytes:
+    """``body`` in chunked framing, ``size`` bytes a chunk, with the last-chunk."""
+    pieces = [body[i:i + size] for i in range(0, len(body), size)]
+    return b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces) + b"0\r\n\r\n"
+
+
+def events(server: Server, tag: str) -> list[Any]:
+    """What a probe app recorded under ``tag`` (its ``/events`` endpoint)."""
+    return ask_json(server, get(f"/events?tag={tag}"))  # type: ignore[no-any-return]
+
+
+def wait_events(server: Server, tag: str, until: Callable[[list[Any]], bool], timeout: float = 5.0) -> list[Any]:
+    """Poll the app's record for ``tag`` until ``until`` holds (close() and background work may run just after
+    the response)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = events(server, tag)
+        if until(found):
+            return found
+        assert time.monotonic() < deadline, f"events for {tag!r} never satisfied the condition: {found}"
+        time.sleep(0.05)

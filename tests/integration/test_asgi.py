@@ -13,14 +13,27 @@ import signal
 import socket
 import struct
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from .conftest import Serve, ServerPool
-from .support import Response, ResponseReader, Server, app_spec, get, parse_responses, post, request, timed_body
+from .support import (
+    ResponseReader,
+    Server,
+    app_spec,
+    ask,
+    ask_json,
+    chunked,
+    events,
+    get,
+    parse_responses,
+    post,
+    request,
+    timed_body,
+    wait_events,
+)
 
 PROBE = app_spec("asgi_probe")
 EXIT_STARTUP_FAILED = 3
@@ -40,47 +53,7 @@ def asgi(pool: ServerPool) -> Server:
     return pool.start(app=PROBE)
 
 
-@pytest.fixture
-def tag(request: pytest.FixtureRequest) -> str:
-    """A name for what the app records during this test."""
-    name: str = request.node.name
-    return name.replace("[", "-").replace("]", "").replace("/", "_")
-
-
 # -- helpers ----------------------------------------------------------------------------------
-
-
-def ask(server: Server, data: bytes, method: str = "GET", timeout: float = 5.0) -> Response:
-    """Send one request on a new connection and read its response."""
-    with server.connect(timeout) as sock:
-        sock.sendall(data)
-        return ResponseReader(sock, timeout).read(method)
-
-
-def ask_json(server: Server, data: bytes, method: str = "GET", timeout: float = 5.0) -> Any:
-    response = ask(server, data, method, timeout)
-    assert response.status == 200, (response.status, response.body)
-    return response.json()
-
-
-def chunked(body: bytes, size: int) -> bytes:
-    pieces = [body[i:i + size] for i in range(0, len(body), size)]
-    return b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces) + b"0\r\n\r\n"
-
-
-def events(server: Server, tag: str) -> list[Any]:
-    return ask_json(server, get(f"/events?tag={tag}"))  # type: ignore[no-any-return]
-
-
-def wait_events(server: Server, tag: str, until: Callable[[list[Any]], bool], timeout: float = 5.0) -> list[Any]:
-    """Poll the app's record for ``tag`` until ``until`` holds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = events(server, tag)
-        if until(found):
-            return found
-        assert time.monotonic() < deadline, f"events for {tag!r} never satisfied the condition: {found}"
-        time.sleep(0.05)
 
 
 def body_of(pieces: list[tuple[float, bytes]]) -> bytes:

@@ -16,7 +16,7 @@ import json
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +30,17 @@ from .support import (
     ResponseReader,
     Server,
     app_spec,
+    ask,
+    ask_json,
+    chunked,
+    events,
     get,
     parse_responses,
     post,
     recv_until_close,
     request,
     timed_body,
+    wait_events,
     wait_readable,
 )
 
@@ -80,48 +85,8 @@ def wsgi(pool: ServerPool) -> Server:
 # -- helpers ----------------------------------------------------------------------------------
 
 
-def ask(server: Server, data: bytes, method: str = "GET", timeout: float = 5.0) -> Response:
-    """Send one request on a new connection and read its response."""
-    with server.connect(timeout) as sock:
-        sock.sendall(data)
-        return ResponseReader(sock, timeout).read(method)
-
-
-def ask_json(server: Server, data: bytes, method: str = "GET") -> Any:
-    response = ask(server, data, method)
-    assert response.status == 200, (response.status, response.body)
-    return response.json()
-
-
-def chunked(body: bytes, size: int = 5) -> bytes:
-    pieces = [body[i:i + size] for i in range(0, len(body), size)]
-    return b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces) + b"0\r\n\r\n"
-
-
 def chunked_post(target: str, body: bytes, *headers: tuple[str, str], size: int = 5) -> bytes:
     return request("POST", target, [("Transfer-Encoding", "chunked"), *headers]) + chunked(body, size)
-
-
-def events(server: Server, tag: str) -> list[str]:
-    return ask_json(server, get(f"/events?tag={tag}"))  # type: ignore[no-any-return]
-
-
-def wait_events(server: Server, tag: str, until: Callable[[list[str]], bool], timeout: float = 5.0) -> list[str]:
-    """Poll the app's record for ``tag`` until ``until`` holds (close() may run just after the response)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = events(server, tag)
-        if until(found):
-            return found
-        assert time.monotonic() < deadline, f"events for {tag!r} never satisfied the condition: {found}"
-        time.sleep(0.05)
-
-
-@pytest.fixture
-def tag(request: pytest.FixtureRequest) -> str:
-    """A name for what the app records during this test."""
-    name: str = request.node.name
-    return name.replace("[", "-").replace("]", "").replace("/", "_").replace("&", "_").replace("=", "_")
 
 
 # -- environ ----------------------------------------------------------------------------------
