@@ -44,6 +44,7 @@ Handler = Callable[[Request], Awaitable[Response]]
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _SENDFILE_SEGMENT = 256 * 1024  # bytes per loop.sendfile call; each must leave within write_timeout
 _HEADER, _KEEPALIVE, _BODY = "header", "keep-alive", "body"
+_TIMER_SLACK = 0.001  # seconds a lazy timer may fire early (the loop runs handles due within its clock resolution)
 
 
 class ServerState:
@@ -96,9 +97,11 @@ class HTTPConnection(asyncio.Protocol):
         self._continue_sent = False
         self._drain_from = 0
         self._started = 0.0  # loop time the current request's head was parsed (for the access log)
-        # timers
+        # timers (see _arm)
         self._timer: asyncio.TimerHandle | None = None
-        self._timer_kind: str | None = None
+        self._timer_when = 0.0  # when that handle fires
+        self._timer_kind: str | None = None  # the phase guarded now; None: none
+        self._deadline = 0.0  # when the guarded phase times out
         self._write_timer: asyncio.TimerHandle | None = None
         # flow control
         self._reading_paused = False
@@ -132,6 +135,9 @@ class HTTPConnection(asyncio.Protocol):
         self.closed = True
         self.state.connections.discard(self)
         self._cancel_timer()
+        if self._timer is not None:
+            self._timer.cancel()  # it holds this connection: let it go now, not when it fires
+            self._timer = None
         if self._write_timer is not None:
             self._write_timer.cancel()
         body = self._body
@@ -499,21 +505,42 @@ class HTTPConnection(asyncio.Protocol):
             self.transport.resume_reading()
 
     def _arm(self, kind: str, seconds: float) -> None:
+        """Start guarding a phase: ``_on_timeout`` acts on ``kind`` once ``seconds`` pass.
+
+        Timers are lazy, because every request would otherwise schedule and
+        cancel one (keep-alive, then header): re-arming only moves the
+        deadline, and the one scheduled handle, on waking before the
+        deadline, sleeps again until it. A handle is rescheduled only when
+        the new deadline comes sooner than the pending one.
+        """
+        deadline = self.loop.time() + seconds
+        self._timer_kind = kind
+        self._deadline = deadline
+        if self._timer is None or self._timer_when > deadline:
+            self._schedule_timer(deadline)
+
+    def _schedule_timer(self, when: float) -> None:
         if self._timer is not None:
             self._timer.cancel()
-        self._timer_kind = kind
-        self._timer = self.loop.call_later(seconds, self._on_timeout)
+        self._timer_when = when
+        self._timer = self.loop.call_at(when, self._on_timer)
 
     def _cancel_timer(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-            self._timer_kind = None
-
-    def _on_timeout(self) -> None:
-        kind = self._timer_kind
-        self._timer = None
+        """Stop guarding the current phase (the scheduled handle, if any, will find nothing to do)."""
         self._timer_kind = None
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        kind = self._timer_kind
+        if kind is None:
+            return
+        if self.loop.time() < self._deadline - _TIMER_SLACK:
+            self._schedule_timer(self._deadline)  # re-armed since this handle was scheduled
+            return
+        self._timer_kind = None
+        self._on_timeout(kind)
+
+    def _on_timeout(self, kind: str) -> None:
         if kind == _KEEPALIVE:
             self._close()
         elif kind == _HEADER:

@@ -66,6 +66,13 @@ def test_keep_alive_connection_used_in_time_stays_open(serve: Serve) -> None:
             time.sleep(0.3)
         sock.sendall(get("/plaintext"))
         assert reader.read().status == 200
+        # Timers are re-armed lazily (one handle, deadline moved on): the idle
+        # period still counts from the last response, not from an earlier one.
+        started = time.monotonic()
+        received = recv_until_close(sock, 3.0)
+        elapsed = time.monotonic() - started
+    assert received.closed and received.data == b""
+    assert 0.5 <= elapsed < 1.5
 
 
 def test_stalled_body_gets_408_and_close_after_body_timeout(serve: Serve, echo_app: str) -> None:
