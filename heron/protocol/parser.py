@@ -155,6 +155,8 @@ class RequestParser:
     def _next_head(self) -> RequestHead | object:
         buf = self._buf
         pos = self._pos
+        if pos >= len(buf):
+            return NEED_DATA  # between requests, with nothing buffered: the usual case after a response
         # RFC 9112 section 2.2: ignore empty lines before the request line.
         while buf.startswith(b"\r\n", pos):
             pos += 2
