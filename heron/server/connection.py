@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Awaitable, Callable
-from typing import cast
+from typing import IO, cast
 
+from heron.blocking import run_blocking
 from heron.errors import HTTPError, ProtocolError
 from heron.limits import Limits
 from heron.protocol.events import NEED_DATA, Data, RequestHead
@@ -395,43 +397,64 @@ class HTTPConnection(asyncio.Protocol):
         return size
 
     async def _sendfile(self, response: FileResponse) -> int | None:
-        """Send a file region with ``loop.sendfile`` (zero-copy on plain TCP); the bytes sent.
+        """Send a file region with ``sendfile(2)`` (zero-copy on plain TCP); the bytes sent.
 
-        None when this loop or transport cannot (TLS, uvloop): nothing has
-        been sent, and the caller streams the file like any other body.
+        None over TLS (it encrypts in user space: there is nothing to hand
+        the kernel): nothing has been sent, and the caller streams the file
+        like any other body. While the transport holds no bytes of its own,
+        the file goes straight to the socket with ``os.sendfile``, which
+        takes a small file whole without a turn of the loop. Once the
+        socket is full, a segment waits for it through ``loop.sendfile``;
+        sendfile bypasses the transport's buffer, so ``pause_writing``
+        never fires, and instead each segment must leave within
+        ``write_timeout`` or the client is too slow and is dropped.
         asyncio's own fallback is not used because it swaps the protocol
-        out for the transfer, bypassing heron's backpressure and
-        write_timeout. sendfile bypasses the transport's buffer, so
-        ``pause_writing`` never fires: instead each segment must leave
-        within ``write_timeout``, or the client is too slow and is dropped.
+        out for the transfer, bypassing heron's backpressure.
         """
         transport = self.transport
         assert transport is not None
-        if transport.get_extra_info("sslcontext") is not None:
-            return None  # TLS encrypts in user space: there is nothing to hand the kernel
+        sock = transport.get_extra_info("socket")
+        if sock is None or transport.get_extra_info("sslcontext") is not None:
+            return None
         sent = 0
         with response.open() as file:
             while sent < response.length:
                 if self._gone:
                     raise ClientDisconnected("client closed the connection")
-                count = min(_SENDFILE_SEGMENT, response.length - sent)
-                try:
-                    n = await asyncio.wait_for(
-                        self.loop.sendfile(transport, file, response.offset + sent, count, fallback=False),
-                        self.limits.write_timeout)
-                except (NotImplementedError, RuntimeError):  # incl. asyncio.SendfileNotAvailableError
-                    if sent == 0:
-                        return None
-                    raise
-                except asyncio.TimeoutError:  # not the builtin TimeoutError before Python 3.11
-                    self._on_write_timeout()
-                    raise ClientDisconnected("client did not read the file within write_timeout") from None
-                except ConnectionError as exc:
-                    raise ClientDisconnected("client closed the connection") from exc
+                offset, count = response.offset + sent, response.length - sent
+                n = 0
+                if not transport.get_write_buffer_size():
+                    n = _sendfile_now(sock.fileno(), file, offset, count)
+                if not n:
+                    n = await self._sendfile_when_writable(file, offset, min(_SENDFILE_SEGMENT, count))
                 if n == 0:
                     raise OSError(f"{response.path}: file shorter than the {response.length} bytes promised")
                 sent += n
         return sent
+
+    async def _sendfile_when_writable(self, file: IO[bytes], offset: int, count: int) -> int:
+        """Up to ``count`` bytes of ``file`` once the socket takes them, within ``write_timeout``.
+
+        Loops without ``loop.sendfile`` (uvloop) read the piece in the
+        thread pool and write it through the transport instead.
+        """
+        transport = self.transport
+        assert transport is not None
+        try:
+            return await asyncio.wait_for(self.loop.sendfile(transport, file, offset, count, fallback=False),
+                                          self.limits.write_timeout)
+        except (NotImplementedError, RuntimeError):  # incl. asyncio.SendfileNotAvailableError
+            pass
+        except asyncio.TimeoutError:  # not the builtin TimeoutError before Python 3.11
+            self._on_write_timeout()
+            raise ClientDisconnected("client did not read the file within write_timeout") from None
+        except ConnectionError as exc:
+            raise ClientDisconnected("client closed the connection") from exc
+        data = await run_blocking(os.pread, file.fileno(), count, offset)
+        self._write(data)
+        if self._writing_paused:
+            await self._writable()
+        return len(data)
 
     async def _writable(self) -> None:
         waiter = self._drain_waiter = self.loop.create_future()
@@ -561,6 +584,20 @@ class HTTPConnection(asyncio.Protocol):
     def _on_write_timeout(self) -> None:
         logger.info("%s: client did not read the response within write_timeout", self.client[0])
         self._abort()
+
+
+def _sendfile_now(fd: int, file: IO[bytes], offset: int, count: int) -> int:
+    """``os.sendfile`` on a non-blocking socket: the bytes it took now.
+
+    0 when the socket is full, and also when the file ended early: the
+    caller then takes the waiting way, whose 0 means the file has ended.
+    """
+    try:
+        return os.sendfile(fd, file.fileno(), offset, count)
+    except BlockingIOError:
+        return 0
+    except (BrokenPipeError, ConnectionError) as exc:
+        raise ClientDisconnected("client closed the connection") from exc
 
 
 def _check_final_status(status: int) -> None:
