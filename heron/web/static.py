@@ -15,7 +15,9 @@ One request goes through these steps, each in its own function:
    large ones as a ``FileResponse`` the server sends with ``sendfile``.
 
 File system work runs in the thread pool, so a slow disk never stalls
-the event loop. See docs/static.md for the behaviour in full.
+the event loop; a file found there is remembered for ``LOOKUP_TTL`` (one
+second), and requests for it meanwhile are answered on the loop after
+one ``stat`` shows it unchanged. See docs/static.md for the behaviour in full.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import os
 import re
 import secrets
 import stat
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -63,6 +66,11 @@ PRECOMPRESSED: Final = (("br", ".br"), ("gzip", ".gz"))
 _QVALUE: Final = re.compile(r"0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?")
 _SEGMENT_SAFE: Final = "!$&'()*+,;=:@-._~"
 _ALLOW: Final = [("Allow", "GET, HEAD, OPTIONS")]
+LOOKUP_TTL: Final = 1.0
+"""Seconds a file lookup (path resolution, symlink checks, precompressed siblings) is reused
+while the file's stat is unchanged: a precompressed sibling added meanwhile is offered after it."""
+MAX_REMEMBERED: Final = 4096
+"""Lookups kept at most (per ``StaticFiles``); when full, all are forgotten and looked up again."""
 MAX_LISTED: Final = 10_000
 """Directory listings stop after this many entries, so a huge directory cannot make a huge page."""
 
@@ -75,6 +83,25 @@ class _Chosen:
     stat: os.stat_result
     encoding: str | None  # Content-Encoding, None for the original
     has_siblings: bool  # send Vary: Accept-Encoding
+
+
+@dataclass(frozen=True)
+class _Found:
+    """What a lookup learned about a file a URL names, and until when it is trusted."""
+
+    path: str
+    stat: os.stat_result
+    siblings: tuple[tuple[str, str, os.stat_result], ...]  # (coding, path, stat) of precompressed ones
+    until: float  # time.monotonic() after which the file system is asked again
+
+    def unchanged(self) -> bool:
+        """The file and its siblings are still what was found: same inode, size and mtime.
+
+        One ``stat`` each, so a file rewritten within ``LOOKUP_TTL`` is never
+        sent with the old length or validators.
+        """
+        return all(_same_file(path, info) for path, info in
+                   ((self.path, self.stat), *((p, i) for _, p, i in self.siblings)))
 
 
 class StaticFiles:
@@ -118,12 +145,23 @@ class StaticFiles:
         self.follow_symlinks = follow_symlinks
         self.listing = listing
         self._prefix_segments = [s for s in prefix.split("/") if s]
+        self._found: dict[tuple[str, str], _Found] = {}  # (root_path, raw_path) -> the last lookup
 
     def __repr__(self) -> str:
         return f"<StaticFiles {self.prefix!r} -> {self.root!r}>"
 
     async def __call__(self, request: Request, **_params: Any) -> Response:
-        """Answer ``request`` (route parameters are ignored: the raw path is what counts)."""
+        """Answer ``request`` (route parameters are ignored: the raw path is what counts).
+
+        A file found in the last ``LOOKUP_TTL`` seconds, and whose ``stat``
+        has not changed since, is answered on the event loop from what that
+        lookup learned (the server then opens and sends the file there too);
+        anything else goes to the thread pool, where ``respond`` looks it up.
+        """
+        if request.method in ("GET", "HEAD"):
+            found = self._found.get((request.root_path, request.raw_path))
+            if found is not None and found.until > time.monotonic() and found.unchanged():
+                return self._file_response(request, found, read_small=False)
         return await run_blocking(self.respond, request)
 
     def respond(self, request: Request) -> Response:
@@ -152,7 +190,11 @@ class StaticFiles:
             info = None  # "file.txt/" names no file
         if info is None or not stat.S_ISREG(info.st_mode):
             raise HTTPError(404)
-        return self._file_response(request, path, info)
+        found = _Found(path, info, self._siblings(path, info), time.monotonic() + LOOKUP_TTL)
+        if len(self._found) >= MAX_REMEMBERED:
+            self._found.clear()
+        self._found[(request.root_path, raw_path)] = found
+        return self._file_response(request, found)
 
     def _prefix_for(self, request: Request) -> list[str]:
         """The URL segments in front of the files: the mount's (``root_path``), then ours."""
@@ -237,9 +279,9 @@ class StaticFiles:
 
     # -- choosing what to send -------------------------------------------------
 
-    def _choose(self, headers: Headers, path: str, info: os.stat_result) -> _Chosen:
-        """The original, or the client's preferred precompressed sibling (br, then gzip)."""
-        siblings: list[tuple[str, str, os.stat_result]] = []
+    def _siblings(self, path: str, info: os.stat_result) -> tuple[tuple[str, str, os.stat_result], ...]:
+        """The precompressed siblings of ``path`` that may be sent: (coding, path, stat), br first."""
+        siblings = []
         for coding, suffix in PRECOMPRESSED:
             candidate = path + suffix
             if self.follow_symlinks:
@@ -250,21 +292,32 @@ class StaticFiles:
             # A sibling older than the original is stale: it would serve old content.
             if found is not None and stat.S_ISREG(found.st_mode) and found.st_mtime_ns >= info.st_mtime_ns:
                 siblings.append((coding, candidate, found))
-        if not siblings:
-            return _Chosen(path, info, None, False)
+        return tuple(siblings)
+
+    @staticmethod
+    def _choose(headers: Headers, found: _Found) -> _Chosen:
+        """The original, or the client's preferred precompressed sibling (br, then gzip)."""
+        if not found.siblings:
+            return _Chosen(found.path, found.stat, None, False)
         accepted = accepted_encodings(headers.get_all("accept-encoding"))
         best: tuple[float, str, str, os.stat_result] | None = None
-        for coding, candidate, found in siblings:
+        for coding, candidate, info in found.siblings:
             q = coding_quality(accepted, coding)
             if q > 0 and (best is None or q > best[0]):
-                best = (q, coding, candidate, found)
+                best = (q, coding, candidate, info)
         if best is None:
-            return _Chosen(path, info, None, True)
+            return _Chosen(found.path, found.stat, None, True)
         return _Chosen(best[2], best[3], best[1], True)
 
-    def _file_response(self, request: Request, path: str, info: os.stat_result) -> Response:
+    def _file_response(self, request: Request, found: _Found, read_small: bool = True) -> Response:
+        """The answer for a file that was found: 304/412, a range, or all of it.
+
+        No file system call unless ``read_small`` (a small file is read into
+        memory): on the event loop every file goes out as a ``FileResponse``.
+        """
         headers = request.headers
-        chosen = self._choose(headers, path, info)
+        path = found.path
+        chosen = self._choose(headers, found)
         size = chosen.stat.st_size
         mtime = chosen.stat.st_mtime_ns // 1_000_000_000
         etag = make_etag(size, chosen.stat.st_mtime_ns, chosen.stat.st_ino)
@@ -287,11 +340,12 @@ class StaticFiles:
         if ranges is not None and len(ranges) > 1 and chosen.encoding is not None:
             ranges = None  # several parts of a coded file: no sane framing, send it whole
         if ranges is None:
-            return _region(request.method, chosen.path, 0, size, 200, fields, content_type)
+            return _region(request.method, chosen.path, 0, size, 200, fields, content_type, read_small)
         if len(ranges) == 1:
             first, last = ranges[0]
             fields.append(("Content-Range", content_range(first, last, size)))
-            return _region(request.method, chosen.path, first, last - first + 1, 206, fields, content_type)
+            return _region(request.method, chosen.path, first, last - first + 1, 206, fields, content_type,
+                           read_small)
         return byteranges_response(chosen.path, ranges, size, fields, content_type)
 
     @staticmethod
@@ -324,12 +378,18 @@ def _stat(path: str, follow: bool = True) -> os.stat_result | None:
         return None
 
 
+def _same_file(path: str, known: os.stat_result) -> bool:
+    info = _stat(path)
+    return info is not None and (info.st_ino, info.st_size, info.st_mtime_ns) == (
+        known.st_ino, known.st_size, known.st_mtime_ns)
+
+
 def _region(method: str, path: str, offset: int, length: int, status: int,
-            fields: list[tuple[str, str]], content_type: str) -> Response:
-    """A response for one region of a file: no body for HEAD, memory if small, else sendfile."""
+            fields: list[tuple[str, str]], content_type: str, read_small: bool) -> Response:
+    """A response for one region of a file: no body for HEAD, memory if small (and ``read_small``), else sendfile."""
     if method == "HEAD":
         return Response(b"", status, fields + [("Content-Length", str(length))], content_type)
-    if length < SMALL_FILE:
+    if read_small and length < SMALL_FILE:
         try:
             data = b"".join(read_file_region(path, offset, length, SMALL_FILE))
         except OSError:
