@@ -25,13 +25,15 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any, TypeVar, Union
 from urllib.parse import quote, urlencode
 
 from heron.errors import HTTPError
 from heron.web.converters import Converter, StrConverter, builtin_converters
+
+T = TypeVar("T")
 
 ANY_METHOD = "*"
 """Register a handler under this method to answer every method, even unknown ones."""
@@ -266,15 +268,19 @@ class Router:
             if handler is not None:
                 return handler, {}
         allowed: set[str] = set()
-        found = False
-        for node, values in _walk(self._root, path.split("/")[1:], 0, ()):
+
+        def answer(node: Node, values: tuple[Any, ...]) -> tuple[Callable[..., Any], dict[str, Any]] | None:
             for route in node.routes:
-                found = True
                 handler = route.handler_for(method)
                 if handler is not None:
                     return handler, dict(zip(route.names, values))
                 allowed.update(route.handlers)
-        if not found:
+            return None
+
+        matched = _visit(self._root, path.split("/")[1:], 0, (), answer)
+        if matched is not None:
+            return matched
+        if not allowed:
             raise HTTPError(404)
         raise HTTPError(405, headers=[("Allow", ", ".join(_allow_list(allowed)))])
 
@@ -338,28 +344,39 @@ class Router:
         return path
 
 
-def _walk(node: Node, segments: list[str], i: int, values: tuple[Any, ...]) -> Iterator[tuple[Node, tuple[Any, ...]]]:
-    """Every node whose routes match ``segments[i:]``, best first (depth-first, backtracking)."""
+def _visit(node: Node, segments: list[str], i: int, values: tuple[Any, ...],
+           answer: Callable[[Node, tuple[Any, ...]], T | None]) -> T | None:
+    """Offer ``answer`` every node whose routes match ``segments[i:]``, best first, until it returns a result.
+
+    Depth-first with backtracking: a static segment before parameters, a
+    ``path`` parameter last. Plain recursion rather than a generator: this
+    runs on every request that no static route answers, and a generator
+    per level costs more than the matching itself.
+    """
     if i == len(segments):
-        if node.routes:
-            yield node, values
-        return
+        return answer(node, values) if node.routes else None
     text = segments[i]
     child = node.static.get(text)
     if child is not None:
-        yield from _walk(child, segments, i + 1, values)
+        result = _visit(child, segments, i + 1, values, answer)
+        if result is not None:
+            return result
     for segment, child in node.params:
         converted = segment.convert(text)
         if converted is not None:
-            yield from _walk(child, segments, i + 1, values + converted)
+            result = _visit(child, segments, i + 1, values + converted, answer)
+            if result is not None:
+                return result
     if node.rest is not None:
         converter, child = node.rest
         rest = "/".join(segments[i:])
         if rest and child.routes:
             try:
-                yield child, values + (converter.to_python(rest),)
+                converted_rest = converter.to_python(rest)
             except ValueError:
-                pass
+                return None
+            return answer(child, values + (converted_rest,))
+    return None
 
 
 def _overlap(first: list[str], second: list[str]) -> set[str]:
