@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import socket
 from collections.abc import Awaitable, Callable
 from typing import IO, cast
 
@@ -46,6 +47,7 @@ Handler = Callable[[Request], Awaitable[Response]]
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _SENDFILE_SEGMENT = 256 * 1024  # bytes per loop.sendfile call; each must leave within write_timeout
 _HEADER, _KEEPALIVE, _BODY = "header", "keep-alive", "body"
+_CAN_CORK = hasattr(socket, "TCP_CORK")  # Linux
 _TIMER_SLACK = 0.001  # seconds a lazy timer may fire early (the loop runs handles due within its clock resolution)
 
 
@@ -109,6 +111,7 @@ class HTTPConnection(asyncio.Protocol):
         self._reading_paused = False
         self._writing_paused = False
         self._drain_waiter: asyncio.Future[None] | None = None
+        self._corked = False  # TCP_CORK is on (see _cork)
 
     # -- asyncio.Protocol ---------------------------------------------------
 
@@ -369,6 +372,8 @@ class HTTPConnection(asyncio.Protocol):
             self._write(data)
             self._must_close = self._must_close or not writer.keep_alive
             return response.status, len(response.body) if writer.sends_body else 0
+        if isinstance(response, FileResponse) and response.length <= _SENDFILE_SEGMENT:
+            self._cork(True)
         try:
             self._write(writer.head(response.status, response.headers, None, date=date))
             self._response_started = True
@@ -377,6 +382,7 @@ class HTTPConnection(asyncio.Protocol):
                 return response.status, 0
             return response.status, await self._send_body(writer, response)
         finally:
+            self._cork(False)
             await response.discard()  # whatever happened, the body's producer is released now
 
     async def _send_body(self, writer: ResponseWriter, response: StreamingResponse) -> int:
@@ -425,6 +431,7 @@ class HTTPConnection(asyncio.Protocol):
                 n = 0
                 if not transport.get_write_buffer_size():
                     n = _sendfile_now(sock.fileno(), file, offset, count)
+                self._cork(False)
                 if not n:
                     n = await self._sendfile_when_writable(file, offset, min(_SENDFILE_SEGMENT, count))
                 if n == 0:
@@ -455,6 +462,27 @@ class HTTPConnection(asyncio.Protocol):
         if self._writing_paused:
             await self._writable()
         return len(data)
+
+    def _cork(self, on: bool) -> None:
+        """TCP_CORK on (or off, if on): a file response's head and first bytes leave in full packets.
+
+        With TCP_NODELAY (asyncio's default) the head would go out as a
+        packet of its own ahead of the file, which costs the client and
+        the kernel a packet and an ACK per response. Uncorked as soon as
+        the socket has taken what it can at once, so the cork never holds
+        back the tail of a file.
+        """
+        if on == self._corked:
+            return
+        transport = self.transport
+        sock = transport.get_extra_info("socket") if transport is not None else None
+        if sock is None or not _CAN_CORK or sock.family not in (socket.AF_INET, socket.AF_INET6):
+            return
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, on)
+        except OSError:  # the connection is already gone
+            return
+        self._corked = on
 
     async def _writable(self) -> None:
         waiter = self._drain_waiter = self.loop.create_future()
