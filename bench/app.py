@@ -2,8 +2,11 @@
 
 Same endpoints and byte-identical bodies as the anchor servers' apps in bench/apps/.
 
-GET /plaintext, /json, /user/{name}, /static/{file}; POST /echo. All handlers
-are ``async def`` so they run on the event loop.
+GET /plaintext, /json, /user/{name}; POST /echo. These handlers are ``async def``
+so they run on the event loop. /static/{file} is heron's ``StaticFiles`` over
+BENCH_STATIC_DIR (set by run.py; its file system calls run in heron's thread pool),
+the same files nginx serves, so the static scenarios measure what a heron user gets
+from ``App.static``, not a hand-made handler.
 """
 
 from __future__ import annotations
@@ -11,11 +14,13 @@ from __future__ import annotations
 import json
 import os
 
-from heron import App, HTTPError, Request, Response
+from heron import App, Request, Response
 
 app = App()
 STATIC_DIR = os.environ.get("BENCH_STATIC_DIR", "")
 TEXT = "text/plain; charset=utf-8"
+if STATIC_DIR:  # StaticFiles refuses a missing directory; unset, /static is a 404
+    app.static("/static", STATIC_DIR)
 
 
 @app.get("/plaintext")
@@ -32,17 +37,6 @@ async def json_message(request: Request) -> Response:
 @app.get("/user/{name}")
 async def user(request: Request, name: str) -> Response:
     return Response(f"Hello, {name}!".encode(), content_type=TEXT)
-
-
-@app.get("/static/{name}")
-async def static(request: Request, name: str) -> Response:
-    if name.startswith(".") or not STATIC_DIR:
-        raise HTTPError(404)
-    try:
-        with open(os.path.join(STATIC_DIR, name), "rb") as f:
-            return Response(f.read(), content_type="application/octet-stream")
-    except OSError:
-        raise HTTPError(404) from None
 
 
 @app.post("/echo")

@@ -15,6 +15,12 @@ again, stop the server by its own PID. Rounds are interleaved (round 1 of
 every scenario and server, then round 2, ...); the report gives medians.
 heron runs from a copy of heron/ and bench/app.py taken when the run starts.
 
+The default suite is issue 5's target set: per scenario, heron and the servers its
+targets compare it with; after each round's wrk runs, the startup (bench/startup.py)
+and 10k-idle-connection (bench/idle.py) measurements; and a Targets table
+(bench/targets.py) on top of the report, also written alone, for the project README,
+to bench/results/<stamp>-readme.md.
+
 Adapted from the team's shared harness (../shared/bench/run.py): same method,
 trimmed to the servers and scenarios heron is compared on, plus heron entries,
 CPU microseconds per request, "heron / other" ratios and noise detection.
@@ -32,6 +38,7 @@ import http.client
 import json
 import os
 import platform
+import pwd
 import re
 import shlex
 import shutil
@@ -42,6 +49,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+import targets
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(BENCH)
@@ -113,7 +122,7 @@ SERVERS = {
     "stdlib-threading": dict(
         cmd="{python} stdlib_server.py {port}", pkgs=(),
         cwd=APPS, kind="stdlib http.server ThreadingHTTPServer, HTTP/1.1 keep-alive"),
-    # Optional (not in the default set): an upper bound from C.
+    # C: an upper bound; the default suite compares heron's StaticFiles with it.
     "nginx": dict(
         cmd="/usr/sbin/nginx -p {tmp} -c {tmp}/nginx.conf", pkgs=(),
         cwd=APPS, render={"nginx.conf.tmpl": "nginx.conf"},
@@ -149,8 +158,6 @@ SERVERS = {
         cmd=HYPERCORN % "uvloop", cwd=APPS, pkgs=("hypercorn", "h11", "uvloop"),
         kind="hypercorn (h11, pure Python) on uvloop (libuv), 1 worker; raw ASGI app"),
 }
-DEFAULT_SERVERS = ["heron", "heron-uvloop", "uvicorn-h11", "uvicorn-httptools-uvloop",
-                   "waitress", "stdlib-threading"]
 
 # --------------------------------------------------------------------------
 # Scenarios
@@ -164,6 +171,15 @@ def _file(name):
         return f.read()
 
 
+def _static(name, size):
+    """A static file scenario. The headers a file server owes its clients are checked too
+    (heron serves it with StaticFiles, nginx with sendfile)."""
+    return dict(path="/static/" + name, expect=lambda: _file(name),
+                expect_headers={"content-type": "application/octet-stream", "etag": None,
+                                "last-modified": None},
+                desc="GET a %s file (heron: `App.static`, i.e. StaticFiles), keep-alive" % size)
+
+
 SCENARIOS = {
     "plaintext": dict(path="/plaintext", expect=lambda: b"Hello, World!",
                       desc="GET /plaintext, keep-alive (13-byte body)"),
@@ -174,26 +190,47 @@ SCENARIOS = {
                     headers={"Content-Type": "application/octet-stream"},
                     expect=lambda: ECHO_BODY,
                     desc="POST /echo with a 4096-byte body (Content-Length), echoed back; keep-alive"),
-    # optional
     "json": dict(path="/json", expect=lambda: b'{"message":"Hello, World!"}',
                  desc="GET /json, keep-alive"),
     "user": dict(path="/user/alice", expect=lambda: b"Hello, alice!",
                  desc="GET /user/alice (path parameter), keep-alive"),
-    "static-64k": dict(path="/static/64k.bin", expect=lambda: _file("64k.bin"),
-                       desc="GET a 64 KiB file, read per request, keep-alive"),
+    "static-64k": _static("64k.bin", "64 KiB"),
+    "static-1m": _static("1m.bin", "1 MiB"),
 }
-DEFAULT_SCENARIOS = ["plaintext", "plaintext-close", "echo-4k"]
 
 # --------------------------------------------------------------------------
-# Suites: a named set of servers, scenarios and the ratios to report.
-# "pairs" lists (numerator, denominator) servers; None means every heron entry
-# against every other server, which is what the default report shows.
-# --servers / --scenarios override a suite's lists.
+# Suites: what one command runs and which req/s ratios its report gives.
+# "plan" maps each scenario to the servers it runs on; a suite without one runs
+# its "servers" x "scenarios". "pairs" lists (numerator, denominator) servers; the
+# report gives their ratio in every scenario both ran (None, in result files of
+# the old default suite: every heron entry against every other server).
+# "measurements" run once per round after the wrk runs (bench/startup.py,
+# bench/idle.py); "targets" puts issue 5's Targets table (bench/targets.py) on top.
 # --------------------------------------------------------------------------
+PLAINTEXT_OTHERS = ["uvicorn-h11", "uvicorn-httptools-uvloop", "waitress", "hypercorn",
+                    "stdlib-threading", "gunicorn-gthread"]
 SUITES = {
     "default": dict(
-        servers=DEFAULT_SERVERS, scenarios=DEFAULT_SCENARIOS, pairs=None,
-        title="heron side by side with other Python HTTP servers"),
+        # issue 5: each scenario runs only on the servers its targets compare
+        plan={
+            "plaintext": ["heron", "heron-uvloop", "uvicorn-h11", "uvicorn-httptools-uvloop",
+                          "waitress", "hypercorn", "stdlib-threading", "heron-wsgi",
+                          "gunicorn-gthread"],
+            "plaintext-close": ["heron", "heron-uvloop", "waitress", "uvicorn-httptools-uvloop"],
+            "json": ["heron"],
+            "user": ["heron"],
+            "echo-4k": ["heron", "uvicorn-h11"],
+            "static-64k": ["heron", "nginx"],
+            "static-1m": ["heron", "nginx"],
+        },
+        pairs=[("heron", s) for s in PLAINTEXT_OTHERS + ["nginx"]]
+        + [("heron-uvloop", "uvicorn-httptools-uvloop"), ("heron-wsgi", "waitress"),
+           ("heron-wsgi", "gunicorn-gthread")],
+        measurements=["startup", "idle"], targets=True,
+        title="heron against issue 5's targets, side by side with other HTTP servers",
+        intro="Each scenario runs on heron and the servers its target compares it with "
+              "(see Targets). heron runs its own App (`bench/app.py`); `heron-wsgi` hosts "
+              "the WSGI app file waitress and gunicorn run (`bench/apps/wsgi_app.py`)."),
     "hosting": dict(
         # issue 4: the same WSGI app on heron, waitress and gunicorn; the same ASGI app on
         # heron, uvicorn and hypercorn. `heron` (its own App, bench/app.py) is a reference
@@ -320,6 +357,9 @@ def check(port, sc):
     if body != want:
         return "body mismatch: got %d bytes (sha256 %s), want %d bytes" % (
             len(body), hashlib.sha256(body).hexdigest()[:12], len(want)), headers
+    for k, v in sc.get("expect_headers", {}).items():  # None: must be present
+        if k not in headers or v is not None and headers[k] != v:
+            return "header %s: got %r, want %s" % (k, headers.get(k), v or "one"), headers
     return None, headers
 
 
@@ -362,13 +402,15 @@ def tree_cpu_s(root, user_only=False):
     return tot / CLK_TCK
 
 
-def tree_rss_kb(root):
+def tree_rss_kb(root, field="VmHWM"):
+    """A memory figure summed over root and its descendants, KiB: VmHWM (peak resident
+    set, the default) or VmRSS (resident now) from /proc/<pid>/status."""
     tot = 0
     for p in proc_tree(root):
         try:
             with open("/proc/%d/status" % p) as f:
                 for line in f:
-                    if line.startswith("VmHWM:"):
+                    if line.startswith(field + ":"):
                         tot += int(line.split()[1])
         except (OSError, ValueError):
             pass
@@ -402,12 +444,30 @@ def wait_quiet(max_wait, threshold=0.10):
             return round(waited, 1), round(busy, 3)
 
 
+def standalone(measure, report):
+    """Run one extra measurement on its own (bench/idle.py, bench/startup.py): on the
+    client CPU, against a temporary heron snapshot; ``measure(src) -> record``,
+    ``report(record) -> text``; the exit status says whether it passed."""
+    os.sched_setaffinity(0, {int(CLIENT_CPU)})
+    snap = tempfile.mkdtemp(prefix="heron-bench-src-")
+    try:
+        rec = measure(snapshot_heron(snap))
+    finally:
+        shutil.rmtree(snap, ignore_errors=True)
+    print(report(rec))
+    return 0 if rec["ok"] else 1
+
+
 def snapshot_heron(dest):
-    """Copy heron/ and bench/app.py from the repo to dest; returns dest."""
+    """Copy heron/ and bench/app.py from the repo to dest and byte-compile them with the
+    bench venv's python (as installing a package does; the environment may forbid
+    writing bytecode at import, and startup would then be timed with compiling); returns
+    dest."""
     shutil.copytree(os.path.join(REPO, "heron"), os.path.join(dest, "heron"),
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     os.makedirs(os.path.join(dest, "bench"))
     shutil.copy2(os.path.join(BENCH, "app.py"), os.path.join(dest, "bench", "app.py"))
+    subprocess.run([VPY, "-m", "compileall", "-q", dest], check=True, stdout=subprocess.DEVNULL)
     return dest
 
 
@@ -458,6 +518,29 @@ def children_cpu_s(user_only=False):
 def own_user_s():
     import resource
     return resource.getrusage(resource.RUSAGE_SELF).ru_utime
+
+
+def start_server(spec, heron_src, tmp, port, log):
+    """Start a server entry on port, pinned to SERVER_CPU, output to the file log; returns
+    (Popen, argv). Its config templates are rendered into tmp. It leads a new session, so
+    stop_server can end whatever it spawned."""
+    values = dict(port=port, python=VPY, venv=VENV, bench=BENCH, apps=APPS, repo=REPO,
+                  static=STATIC, tmp=tmp, heron_src=heron_src)
+    for src, dst in spec.get("render", {}).items():
+        rv = dict(values, static_root=STATIC, user=pwd.getpwuid(os.getuid()).pw_name,
+                  **nginx_values())
+        with open(os.path.join(APPS, src)) as f:
+            text = fill(f.read(), rv)
+        with open(os.path.join(tmp, dst), "w") as f:
+            f.write(text)
+    argv = ["taskset", "-c", SERVER_CPU] + shlex.split(fill(spec["cmd"], values))
+    env = dict(os.environ, BENCH_STATIC_DIR=STATIC)
+    env.update({k: fill(v, values) for k, v in spec.get("env", {}).items()})
+    env.pop("PYTHONUNBUFFERED", None)
+    proc = subprocess.Popen(argv, cwd=fill(spec.get("cwd", APPS), values), env=env,
+                            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    return proc, argv
 
 
 def stop_server(proc, grace=5.0):
@@ -517,33 +600,39 @@ def parse_wrk(out):
 # --------------------------------------------------------------------------
 # One run
 # --------------------------------------------------------------------------
-def run_one(args, name, spec, scname, sc, rnd):
-    rec = dict(server=name, scenario=scname, round=rnd, ok=False, reason=None)
+def settle(args, rec):
+    """Wait (bounded by --quiet-wait and what is left of --quiet-budget) for other jobs on
+    the machine to go idle; note the wait and the load average in rec."""
     wait = min(args.quiet_wait, args.quiet_budget_left)
     if wait > 0:
         rec["quiet_waited_s"], rec["busy_before"] = wait_quiet(wait)
         args.quiet_budget_left -= rec["quiet_waited_s"]
     rec["loadavg_1m"] = round(os.getloadavg()[0], 2)
+
+
+def measure(args, name, rnd):
+    """One of the suite's measurements (bench/startup.py, bench/idle.py): its record and a
+    one-line summary."""
+    import idle  # noqa: PLC0415  (they import this file, as `run`, for its helpers)
+    import startup  # noqa: PLC0415
+    rec = dict(measurement=name, round=rnd)
+    settle(args, rec)
+    if name == "startup":
+        rec.update(startup.measure(args.heron_src))
+        return rec, startup.summary(rec)
+    rec.update(idle.measure(args, args.heron_src))
+    return rec, idle.verdict(rec)
+
+
+def run_one(args, name, spec, scname, sc, rnd):
+    rec = dict(server=name, scenario=scname, round=rnd, ok=False, reason=None)
+    settle(args, rec)
     tmp = tempfile.mkdtemp(prefix="heron-bench-%s-" % name)
     port = free_port()
-    values = dict(port=port, python=VPY, venv=VENV, bench=BENCH, apps=APPS, repo=REPO,
-                  static=STATIC, tmp=tmp, heron_src=args.heron_src)
-    for src, dst in spec.get("render", {}).items():
-        rv = dict(values, static_root=STATIC, **nginx_values())
-        with open(os.path.join(APPS, src)) as f:
-            text = fill(f.read(), rv)
-        with open(os.path.join(tmp, dst), "w") as f:
-            f.write(text)
-    argv = ["taskset", "-c", SERVER_CPU] + shlex.split(fill(spec["cmd"], values))
-    rec["cmd"] = " ".join(shlex.quote(a) for a in argv)
-    env = dict(os.environ)
-    env["BENCH_STATIC_DIR"] = STATIC
-    env.update({k: fill(v, values) for k, v in spec.get("env", {}).items()})
-    env.pop("PYTHONUNBUFFERED", None)
     log_path = os.path.join(tmp, "server.log")
     logf = open(log_path, "wb")
-    proc = subprocess.Popen(argv, cwd=fill(spec.get("cwd", APPS), values), env=env, stdin=subprocess.DEVNULL,
-                            stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
+    proc, argv = start_server(spec, args.heron_src, tmp, port, logf)
+    rec["cmd"] = " ".join(shlex.quote(a) for a in argv)
     try:
         err = wait_ready(proc, port, args.start_timeout)
         if err:
@@ -718,7 +807,117 @@ def ratio_pairs(meta):
     return [(h, o) for h in herons for o in servers if not o.startswith("heron")]
 
 
-def markdown(meta, runs):
+def summarize_extras(extras):
+    """The measurements' figures that bench/targets.py checks: startup over all launches,
+    idle over the rounds that passed (median of each round's figure); "fail" where every
+    record failed, absent where none was made."""
+    out = {}
+    ms = [m for r in extras.get("startup", []) for m in r["ms"]]
+    if ms:
+        out.update(startup_ms=med(ms), startup_min=min(ms), startup_max=max(ms),
+                   startup_n=len(ms))
+    elif extras.get("startup"):
+        out["startup_ms"] = "fail"
+    ok = [r for r in extras.get("idle", []) if r["ok"]]
+    for key, field in (("idle_rss_delta_mib", "rss_delta_mib"), ("idle_rate_ratio", "rate_ratio"),
+                       ("idle_rss_mib", "idle_rss_mib"), ("idle_kib_per_conn", "kib_per_conn")):
+        if ok:
+            out[key] = med([r[field] for r in ok])
+        elif extras.get("idle"):
+            out[key] = "fail"
+    return out
+
+
+def extras_markdown(extras, X):
+    """The startup and idle sections of the report: how, and the figures of every round."""
+    L = []
+    if extras.get("startup"):
+        st = extras["startup"]
+        L.append("## Startup: `python3 -m heron` to the first answered request\n")
+        L.append("`%s` (the demo site: no app argument; heron from the snapshot, on "
+                 "PYTHONPATH and as cwd; `--loop auto`, which picks uvloop from the bench "
+                 "venv), %d launches per round, one after another. Timed from just before the "
+                 "spawn to the status line of a 200 answer to `GET /`, connecting every 1 ms "
+                 "until something listens; then SIGTERM, and the process is waited for. The "
+                 "snapshot is byte-compiled first, as installing heron would.\n" % (
+                     st[0]["cmd"], st[0]["launches"]))
+        L.append("| round | launches | median ms | min ms | max ms |")
+        L.append("|---|---:|---:|---:|---:|")
+        for r in st:
+            ms = r["ms"] or [0]
+            L.append("| %d | %d%s | %.1f | %.1f | %.1f |" % (
+                r["round"], len(r["ms"]), "" if r["ok"] else " (then a failure)",
+                med(ms), min(ms), max(ms)))
+        if X.get("startup_n"):
+            L.append("| all | %d | **%.1f** | %.1f | %.1f |" % (
+                X["startup_n"], X["startup_ms"], X["startup_min"], X["startup_max"]))
+        L.append("")
+    if extras.get("idle"):
+        idle = extras["idle"]
+        L.append("## %s idle keep-alive connections on one heron process\n" % fmt_int(
+            idle[0]["held"]))
+        L.append("heron (`bench/app.py`, asyncio loop, on the server CPU) runs with `%s`: its "
+                 "defaults, 2048 connections and a 5 s keep-alive timeout, would refuse or "
+                 "close most of them. Unloaded rate: the plaintext scenario's wrk warm-up and "
+                 "run. Idle RSS: VmRSS summed over the server's process tree, 1 s after that. "
+                 "Then the harness (on the client CPU) opens the connections, sends `GET "
+                 "/plaintext` on each and reads the whole answer, and holds them idle: RSS "
+                 "again, and the same wrk warm-up and run while they are held. Afterwards "
+                 "none of them may be readable (closed, or bytes nobody asked for), and 100 "
+                 "of them, evenly spread, must each answer one more request with 200.\n"
+                 % idle[0]["server_args"])
+        L.append("| round | idle RSS MiB | held RSS MiB | + MiB | KiB per connection | "
+                 "unloaded req/s | held req/s | held ÷ unloaded | CPU µs/req unloaded, held | "
+                 "still open | sample answered | ok |")
+        L.append("|---|" + "---:|" * 10 + "---|")
+        for r in idle:
+            if "loaded" not in r:
+                L.append("| %d | %s |" % (r["round"], " | ".join(["–"] * 10 + ["fail"])))
+                continue
+            L.append("| %d | %.1f | %.1f | %.1f | %.2f | %s | %s | %.2f | %s, %s | %s | %d / %d "
+                     "| %s |" % (
+                         r["round"], r["idle_rss_mib"], r["held_rss_mib"], r["rss_delta_mib"],
+                         r["kib_per_conn"], fmt_int(r["unloaded"]["rps"]),
+                         fmt_int(r["loaded"]["rps"]), r.get("rate_ratio", 0),
+                         r["unloaded"]["cpu_us_per_req"], r["loaded"]["cpu_us_per_req"],
+                         fmt_int(r["still_open"]), r["sample_ok"], r["sample"],
+                         "yes" if r["ok"] else "fail"))
+        if isinstance(X.get("idle_rss_delta_mib"), float):
+            L.append("| median (rounds that passed) | %.1f | | **%.1f** | %.2f | | | **%.2f** | "
+                     "| | | |" % (X["idle_rss_mib"], X["idle_rss_delta_mib"],
+                                  X["idle_kib_per_conn"], X["idle_rate_ratio"]))
+        L.append("")
+    return L
+
+
+def readme_summary(meta, runs, extras):
+    """The Targets table with the date, machine, code and command: what the project README
+    quotes (bench/results/<stamp>-readme.md)."""
+    S = summarize(runs)
+    heron_cpu = ["%s %.0f" % (x, S[("heron", x)]["cpu_us"]) for x in meta["scenarios"]
+                 if S.get(("heron", x), {}).get("cpu_us") is not None]
+    return "\n".join([
+        "Issue 5's targets, measured %s on %s; heron %s." % (
+            meta["date"], meta["machine"], meta.get("heron_rev", "?")),
+        "Each server on one core; load on the other: %s; medians of %d interleaved rounds; "
+        "ratios of req/s within that one run." % (meta["load"], meta["rounds"]),
+        "",
+        *targets.table(S, summarize_extras(extras)),
+        "",
+        "heron's server CPU per request, µs: %s." % ", ".join(heron_cpu),
+        "",
+        "Reproduce (from the repo root; `bench/setup.sh` installs wrk, nginx and the other "
+        "servers on first use):",
+        "",
+        "```sh",
+        meta["command"],
+        "```",
+        "",
+        "Full report: [bench/RESULTS.md](bench/RESULTS.md).",
+        ""])
+
+
+def markdown(meta, runs, extras):
     servers, scen = meta["servers"], meta["scenarios"]
     pairs = ratio_pairs(meta)
     # numerators of the ratios, in order: a "<numerator> ÷ this" column in each scenario table
@@ -728,12 +927,22 @@ def markdown(meta, runs):
     # suite's pairs (and 1.00 on the numerator's own row)
     shown = None if meta.get("pairs") is None else set(pairs)
     S = summarize(runs)
+    X = summarize_extras(extras)
     L = []
     # descriptive text: the suite's current wording (or the one saved with the run)
     suite = SUITES.get(meta.get("suite", "default"), {})
     L.append("# %s\n" % (suite.get("title") or meta.get("title")))
     if suite.get("intro") or meta.get("intro"):
         L.append((suite.get("intro") or meta["intro"]) + "\n")
+    if meta.get("targets"):
+        L.append("## Targets (issue 5)\n")
+        L.append("Ratios divide the median req/s of two servers (or of two heron scenarios) "
+                 "in this run; ✓ / ✗ per figure. The startup and idle figures are explained in "
+                 "their sections below. `incomplete` or `–`: a figure this run did not make "
+                 "(not planned, or the other server failed); `fail`: heron's run failed (see "
+                 "Failures).\n")
+        L.extend(targets.table(S, X))
+        L.append("")
     L.append("- date: %s" % meta["date"])
     L.append("- machine: %s" % meta["machine"])
     L.append("- heron: %s; heron/ and bench/app.py were copied to a temp dir when the run "
@@ -741,9 +950,12 @@ def markdown(meta, runs):
                  meta.get("heron_rev", "?"), meta.get("heron_fingerprint", "?")))
     L.append("- command: `%s` (from the repo root)" % meta["command"])
     L.append("- load: %s" % meta["load"])
-    L.append("- rounds: %d, interleaved (every scenario and server once, then again); cells are "
+    L.append("- rounds: %d, interleaved (every planned scenario and server once, %sthen again); "
+             "cells are "
              "medians over rounds; a fresh server process per run, checked (status 200 and "
-             "the exact body) before and after the load" % meta["rounds"])
+             "the exact body) before and after the load" % (
+                 meta["rounds"], "then the %s measurements, " % " and ".join(meta["measurements"])
+                 if meta.get("measurements") else ""))
     if meta.get("quiet_wait"):
         L.append("- before each run the harness waited (up to %.0f s) until other processes used "
                  "under 10%% of a core" % meta["quiet_wait"])
@@ -751,7 +963,9 @@ def markdown(meta, runs):
 
     def ratio(a, b, x):
         ca, cb = S.get((a, x)), S.get((b, x))
-        if not ca or not ca["good"]:
+        if not ca or not cb:  # not both planned in this scenario
+            return ""
+        if not ca["good"]:
             return "fail"
         if not cb or not cb["good"]:
             return "n/a"
@@ -762,11 +976,13 @@ def markdown(meta, runs):
         L.append("Above 1: heron served more requests per second than that server "
                  "(each on one core). `fail`: the heron entry failed that scenario; "
                  "`n/a`: the other server did.\n")
-        L.append("| heron entry ÷ server | " + " | ".join(scen) + " |")
-        L.append("|---|" + "---:|" * len(scen))
+        cols = [x_ for x_ in scen if any((h, x_) in S and (o, x_) in S for h, o in pairs)]
+        L.append("| heron entry ÷ server | " + " | ".join(cols) + " |")
+        L.append("|---|" + "---:|" * len(cols))
         for h, o in pairs:
-            cells = [ratio(h, o, x_) for x_ in scen]
-            L.append("| %s ÷ %s | %s |" % (h, o, " | ".join(cells)))
+            cells = [ratio(h, o, x_) for x_ in cols]
+            if any(cells):
+                L.append("| %s ÷ %s | %s |" % (h, o, " | ".join(cells)))
         L.append("")
         L.append("## CPU cost: server CPU µs per request (median of rounds)\n")
         L.append("Process CPU time (user+system, all threads) of the server during the measured "
@@ -778,15 +994,17 @@ def markdown(meta, runs):
             cells = []
             for x_ in scen:
                 c = S.get((s, x_))
-                cells.append("%.0f" % c["cpu_us"] if c and c["good"] and c["cpu_us"] is not None
-                             else "fail")
+                cells.append("" if not c else "%.0f" % c["cpu_us"]
+                             if c["good"] and c["cpu_us"] is not None else "fail")
             L.append("| %s | %s |" % (s, " | ".join(cells)))
         L.append("")
 
     for x_ in scen:
         L.append("## %s: %s\n" % (x_, meta["scenario_desc"].get(x_, "")))
+        nums = [h for h in herons if (h, x_) in S]  # the "÷ this" columns this scenario has
         hdr = ["server", "req/s (median)", "req/s min–max", "p50 ms", "p99 ms", "CPU µs/req",
-               "server CPU %", "other procs CPU %"] + ["%s ÷ this" % h for h in herons] + ["socket errors / requests"]
+               "server CPU %", "other procs CPU %"] + ["%s ÷ this" % h for h in nums] + [
+            "socket errors / requests"]
         L.append("| " + " | ".join(hdr) + " |")
         L.append("|---|" + "---:|" * (len(hdr) - 1))
         for s in servers:
@@ -794,7 +1012,7 @@ def markdown(meta, runs):
             if not c:
                 continue
             if not c["good"]:
-                row = [s, "fail"] + ["–"] * 6 + ["–" for _ in herons]
+                row = [s, "fail"] + ["–"] * 6 + ["–" for _ in nums]
             else:
                 mark = ""
                 if c["errs"]:
@@ -808,7 +1026,7 @@ def markdown(meta, runs):
                        "%.0f" % (100 * c["cpu_share"]) if c["cpu_share"] is not None else "?",
                        "%.0f" % (100 * c["other"]) if c["other"] is not None else "?"]
                 row += [ratio(h, s, x_) if shown is None or h == s or (h, s) in shown else ""
-                        for h in herons]
+                        for h in nums]
             if c["errs"] is None:
                 row.append("–")
             else:
@@ -823,6 +1041,7 @@ def markdown(meta, runs):
              "`Connection: close` requests without sending `Connection: close` itself, so wrk "
              "counted one read error per request (not counted as failures; RFC 9112 §9.6 makes "
              "the header a SHOULD). `fail`: most rounds failed, see below.\n")
+    L.extend(extras_markdown(extras, X))
 
     L.append("## Failures and warnings\n")
     notes = []
@@ -866,6 +1085,12 @@ def markdown(meta, runs):
     for (srv, ex), sc_list in excerpts.items():
         notes.append("- server log of %s (failed runs of %s), excerpt:\n\n```\n%s\n```" % (
             srv, ", ".join(sc_list), ex))
+    for name, recs in extras.items():
+        for r in recs:
+            if not r["ok"]:
+                notes.append("- **%s** round %d failed: %s%s" % (
+                    name, r["round"], r["reason"], "; server log excerpt:\n\n```\n%s\n```" % (
+                        log_excerpt(r["server_log_tail"])) if r.get("server_log_tail") else ""))
     L.extend(notes or ["none"])
     L.append("")
 
@@ -960,16 +1185,42 @@ def machine():
 # --------------------------------------------------------------------------
 # Main
 # --------------------------------------------------------------------------
+def suite_plan(suite):
+    """scenario -> servers, for a suite with a plan or with servers x scenarios."""
+    return suite.get("plan") or {x: list(suite["servers"]) for x in suite["scenarios"]}
+
+
+def select_plan(suite, names, scen, extra):
+    """The suite's plan narrowed by --servers (names) and --scenarios (scen), None when not
+    given. Both given: exactly names x scen. Only names: each scenario keeps the named
+    servers it plans, and a named server the suite plans nowhere runs in every scenario.
+    Only scen: those scenarios with their planned servers (one the suite does not plan:
+    all its servers). --extra servers join every scenario; empty scenarios are dropped."""
+    base = suite_plan(suite)
+    planned = list(dict.fromkeys(s for ss in base.values() for s in ss))
+    if names and scen:
+        plan = {x: list(names) for x in scen}
+    elif names:
+        plan = {x: [s for s in names if s in ss or s not in planned] for x, ss in base.items()}
+    elif scen:
+        plan = {x: list(base.get(x, planned)) for x in scen}
+    else:
+        plan = base
+    return {x: ss + extra for x, ss in plan.items() if ss + extra}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--suite", choices=sorted(SUITES), default="default",
-                    help="a named set of servers, scenarios and ratios (see --list); "
-                         "--servers and --scenarios override its lists")
-    ap.add_argument("--servers", help="comma list (default: the suite's; default suite: %s)"
-                                      % ",".join(DEFAULT_SERVERS))
-    ap.add_argument("--scenarios", help="comma list (default: the suite's; default suite: %s)"
-                                        % ",".join(DEFAULT_SCENARIOS))
+                    help="what to run: per scenario, the servers; the ratios and measurements "
+                         "(see --list)")
+    ap.add_argument("--servers", help="comma list: only these of the suite's plan (a server "
+                                      "the plan lacks runs in all its scenarios)")
+    ap.add_argument("--scenarios", help="comma list: only these of the suite's plan (with "
+                                        "--servers too: exactly servers x scenarios)")
+    ap.add_argument("--measurements", help="comma list of startup, idle, or none (default: "
+                                           "the suite's, unless --servers or --scenarios is given)")
     ap.add_argument("--extra", action="append", default=[], metavar="NAME=CMD",
                     help="add a server: command template with {port} (cwd: repo root); repeatable")
     ap.add_argument("--duration", type=int, default=5, help="wrk seconds per measured run")
@@ -995,11 +1246,8 @@ def main():
     if args.report_only:
         with open(args.report_only) as f:
             data = json.load(f)
-        md = markdown(data["meta"], data["runs"])
-        path = args.md or os.path.splitext(args.report_only)[0] + ".md"
-        with open(path, "w") as f:
-            f.write(md)
-        print(md)
+        base = os.path.splitext(args.report_only)[0]
+        write_reports(data, [args.md or base + ".md"], base + "-readme.md")
         return 0
 
     servers = dict(SERVERS)
@@ -1011,22 +1259,33 @@ def main():
     if args.list:
         for n, s in servers.items():
             print("%-26s %s\n%-26s   %s" % (n, s["kind"], "", s["cmd"]))
-        print("scenarios:", ", ".join(SCENARIOS), "(default: %s)" % ", ".join(DEFAULT_SCENARIOS))
+        print("scenarios:", ", ".join(SCENARIOS))
         for n, su in SUITES.items():
-            print("suite %s: servers %s; scenarios %s%s" % (
-                n, ",".join(su["servers"]), ",".join(su["scenarios"]),
-                "; ratios " + ", ".join("%s÷%s" % p for p in su["pairs"]) if su["pairs"] else ""))
+            print("suite %s:" % n)
+            for x, ss in suite_plan(su).items():
+                print("  %-16s %s" % (x, ", ".join(ss)))
+            print("  ratios: %s" % ", ".join("%s÷%s" % p for p in su["pairs"]))
+            print("  measurements: %s" % (", ".join(su.get("measurements", ())) or "none"))
         return 0
     suite = SUITES[args.suite]
-    names = args.servers.split(",") if args.servers else suite["servers"] + [
-        n for n in servers if n not in SERVERS]
-    scen = args.scenarios.split(",") if args.scenarios else suite["scenarios"]
-    for n in names:
+    narrow = [v.split(",") if v else None for v in (args.servers, args.scenarios)]
+    for n in narrow[0] or []:
         if n not in servers:
             ap.error("unknown server %r (see --list)" % n)
-    for x in scen:
+    for x in narrow[1] or []:
         if x not in SCENARIOS:
             ap.error("unknown scenario %r (see --list)" % x)
+    plan = select_plan(suite, *narrow, [n for n in servers if n not in SERVERS])
+    if args.measurements is None:
+        meas = [] if any(narrow) else suite.get("measurements", [])
+    else:
+        meas = [m for m in args.measurements.split(",") if m != "none"]
+    for m in meas:
+        if m not in ("startup", "idle"):
+            ap.error("unknown measurement %r (startup, idle or none)" % m)
+    if not plan and not meas:
+        ap.error("nothing to run: no server of --servers is planned for --scenarios")
+    names = list(dict.fromkeys(s for ss in plan.values() for s in ss))
     if (os.cpu_count() or 1) < 2:
         ap.error("needs at least 2 CPUs (server on CPU %s, wrk on CPU %s)" % (SERVER_CPU, CLIENT_CPU))
 
@@ -1046,63 +1305,79 @@ def main():
     except OSError:
         pass
 
-    n_runs = len(names) * len(scen) * args.rounds
-    est = n_runs * (args.duration + args.warmup + 1.5)
-    print("%d runs; about %.1f min" % (n_runs, est / 60), flush=True)
+    n_runs = sum(map(len, plan.values())) * args.rounds
+    # seconds: quiet check, start and checks per wrk run; per round, idle's two loads plus
+    # opening 10k connections, and startup's 10 launches
+    est = n_runs * (args.duration + args.warmup + 2.5) + args.rounds * (
+        ("idle" in meas) * (2 * (args.duration + args.warmup) + 8) + ("startup" in meas) * 5)
+    print("%d wrk runs%s; about %.1f min" % (
+        n_runs, " + %s per round" % " and ".join(meas) if meas else "", est / 60), flush=True)
 
     os.makedirs(RESULTS, exist_ok=True)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = args.out or os.path.join(RESULTS, "%s.json" % stamp)
-    md_path = os.path.splitext(out)[0] + ".md"
-    argv = [a for a in sys.argv[1:]]
+    base = os.path.splitext(out)[0]
     args.quiet_budget_left = args.quiet_budget
     snap = tempfile.mkdtemp(prefix="heron-bench-src-")
     args.heron_src = snapshot_heron(snap)
     meta = dict(
         date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         command=" ".join(shlex.quote(a) for a in
-                         ["python3", os.path.relpath(os.path.abspath(sys.argv[0]), REPO)] + argv),
+                         ["python3", os.path.relpath(os.path.abspath(sys.argv[0]), REPO)]
+                         + sys.argv[1:]),
         machine=machine(), heron_rev=heron_rev(), heron_fingerprint=heron_fingerprint(snap),
         load="`wrk -t%d -c%d -d%ds --timeout %ds --latency`, after a %d s wrk warm-up on the "
              "same URL" % (args.wrk_threads, args.connections, args.duration, args.timeout,
                            args.warmup),
-        rounds=args.rounds, quiet_wait=args.quiet_wait, servers=names, scenarios=scen,
-        suite=args.suite, title=suite["title"], intro=suite.get("intro"), pairs=suite["pairs"],
-        scenario_desc={x: SCENARIOS[x]["desc"] for x in scen},
+        rounds=args.rounds, quiet_wait=args.quiet_wait, servers=names, scenarios=list(plan),
+        plan=plan, measurements=meas, suite=args.suite, title=suite["title"],
+        intro=suite.get("intro"), pairs=suite["pairs"], targets=suite.get("targets", False),
+        scenario_desc={x: SCENARIOS[x]["desc"] for x in plan},
         versions=versions(needed_packages(names, servers)),
         server_specs={n: dict(cmd=servers[n]["cmd"], kind=servers[n]["kind"],
                               cwd=servers[n].get("cwd", APPS).replace(REPO, "<repo>"))
                       for n in names},
     )
-    runs = []
+    data = dict(meta=meta, runs=[], extras={m: [] for m in meas})
     t0 = time.monotonic()
-    k = 0
     try:
-        run_all(args, names, servers, scen, runs, out, meta, t0, n_runs)
+        run_all(args, plan, servers, data, out, t0, n_runs)
     finally:
         shutil.rmtree(snap, ignore_errors=True)
     meta["total_s"] = round(time.monotonic() - t0)
     with open(out, "w") as f:
-        json.dump(dict(meta=meta, runs=runs), f, indent=1)
-    md = markdown(meta, runs)
-    for p in [md_path] + ([args.md] if args.md else []):
-        with open(p, "w") as f:
-            f.write(md)
-    print(md)
-    print("raw: %s\nmarkdown: %s" % (out, ", ".join([md_path] + ([args.md] if args.md else []))))
+        json.dump(data, f, indent=1)
+    write_reports(data, [base + ".md"] + ([args.md] if args.md else []), base + "-readme.md")
+    print("raw: %s" % out)
     return 0
 
 
-def run_all(args, names, servers, scen, runs, out, meta, t0, n_runs):
+def write_reports(data, md_paths, readme_path):
+    """The markdown report to each of md_paths and, for a suite with targets, the README
+    summary to readme_path; prints the report and says where they went."""
+    md = markdown(data["meta"], data["runs"], data.get("extras", {}))
+    for p in md_paths:
+        with open(p, "w") as f:
+            f.write(md)
+    print(md)
+    print("markdown: %s" % ", ".join(md_paths))
+    if data["meta"].get("targets"):
+        with open(readme_path, "w") as f:
+            f.write(readme_summary(data["meta"], data["runs"], data.get("extras", {})))
+        print("README summary: %s" % readme_path)
+
+
+def run_all(args, plan, servers, data, out, t0, n_runs):
+    """Every round: each scenario's servers, then the measurements; saved as it goes."""
     k = 0
     for rnd in range(1, args.rounds + 1):
-        for x in scen:
+        for x, names in plan.items():
             for n in names:
                 k += 1
                 t1 = time.monotonic()
                 rec = run_one(args, n, servers[n], x, SCENARIOS[x], rnd)
                 rec["wall_s"] = round(time.monotonic() - t1, 2)
-                runs.append(rec)
+                data["runs"].append(rec)
                 print("[%3d/%d %4.0fs] r%d %-16s %-25s %s" % (
                     k, n_runs, time.monotonic() - t0, rnd, x, n,
                     ("%8.0f req/s  p99 %6.2f ms  %5.0f CPU-µs/req  err %d  non2xx %d" % (
@@ -1111,8 +1386,15 @@ def run_all(args, names, servers, scen, runs, out, meta, t0, n_runs):
                      if "rps" in rec else "") + ("" if rec["ok"] else "  FAIL: %s" % rec["reason"])),
                     flush=True)
                 with open(out, "w") as f:  # save as we go
-                    json.dump(dict(meta=meta, runs=runs), f, indent=1)
+                    json.dump(data, f, indent=1)
                 time.sleep(0.3)
+        for m in data["extras"]:
+            rec, line = measure(args, m, rnd)
+            data["extras"][m].append(rec)
+            print("[         %4.0fs] r%d %-42s %s" % (time.monotonic() - t0, rnd, m, line),
+                  flush=True)
+            with open(out, "w") as f:
+                json.dump(data, f, indent=1)
 
 
 if __name__ == "__main__":

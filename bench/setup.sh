@@ -4,9 +4,9 @@
 # state directory, trimmed to the servers bench/run.py knows.
 #
 #  - apt: wrk, nginx (+ the nginx echo module, optional) if missing
-#  - a venv with the anchor servers at pinned versions (and uvloop, for heron-uvloop);
-#    gunicorn and hypercorn are for the hosting suite (`run.py --suite hosting`)
-#  - deterministic fixture files for the optional static scenarios
+#  - a venv with the anchor servers at pinned versions (and uvloop, for heron-uvloop)
+#  - deterministic fixture files for the static scenarios (64k.bin, 1m.bin), which
+#    heron (StaticFiles) and nginx serve
 #
 # Everything goes to $BENCH_STATE (default ${XDG_CACHE_HOME:-~/.cache}/heron-bench),
 # never into the repo. heron itself is not installed: run.py puts the repo on PYTHONPATH.
@@ -72,7 +72,7 @@ then
     test "${PIPESTATUS[0]}" = 0
 fi
 
-# Fixture files for the optional static scenarios (deterministic content).
+# Fixture files for the static scenarios (deterministic content).
 FIX="$STATE/fixtures/static"
 mkdir -p "$FIX"
 "$VENV/bin/python" - "$FIX" <<'PYEOF'
