@@ -421,6 +421,7 @@ class HTTPConnection(asyncio.Protocol):
         assert transport is not None
         sock = transport.get_extra_info("socket")
         if sock is None or transport.get_extra_info("sslcontext") is not None:
+            self._cork(False)  # the body is streamed: a cork would hold back its partial packets
             return None
         sent = 0
         with response.open() as file:
@@ -464,7 +465,7 @@ class HTTPConnection(asyncio.Protocol):
         return len(data)
 
     def _cork(self, on: bool) -> None:
-        """TCP_CORK on (or off, if on): a file response's head and first bytes leave in full packets.
+        """Turn TCP_CORK on or off, so a file response's head and first bytes leave in full packets.
 
         With TCP_NODELAY (asyncio's default) the head would go out as a
         packet of its own ahead of the file, which costs the client and
