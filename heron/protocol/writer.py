@@ -55,15 +55,38 @@ def _status_line(status: int) -> bytes:
 _STATUS_LINES: Final = {status: _status_line(status) for status in range(100, 600)}
 
 
+_CHECKED: Final[set[tuple[str, str]]] = set()
+"""Fields that passed ``validate_headers`` lately: most responses repeat the same ones."""
+_MAX_CHECKED: Final = 4096
+
+
 def validate_headers(headers: list[tuple[str, str]]) -> None:
-    """Raise ``HeaderError`` unless every name is a token and no value holds CR, LF or NUL."""
-    for name, value in headers:
+    """Raise ``HeaderError`` unless every name is a token and no value holds CR, LF or NUL.
+
+    A field already seen valid is not checked again: a response's headers
+    are checked when the app builds it and again here in the writer, and
+    the same Content-Type or ETag comes back request after request. The
+    memory is bounded (forgotten whole when full); set operations are
+    atomic, so pool threads may share it.
+    """
+    checked = _CHECKED
+    for field in headers:
+        try:
+            if field in checked:
+                continue
+        except TypeError:  # not hashable (a list pair): checked the long way, never remembered
+            pass
+        name, value = field
         if not isinstance(name, str) or not isinstance(value, str):
             raise HeaderError(f"header names and values must be str, got {name!r}: {type(value).__name__}")
         if _TOKENS.fullmatch(name) is None:
             raise HeaderError(f"invalid header name {name!r}")
         if _FORBIDDEN_IN_VALUE.search(value):
             raise HeaderError(f"header {name!r} has CR, LF or NUL in its value")
+        if type(field) is tuple and type(name) is str and type(value) is str:
+            if len(checked) >= _MAX_CHECKED:
+                checked.clear()
+            checked.add(field)
 
 
 def _encode_fields(headers: list[tuple[str, str]]) -> bytes:
