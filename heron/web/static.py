@@ -22,6 +22,7 @@ one ``stat`` shows it unchanged. See docs/static.md for the behaviour in full.
 
 from __future__ import annotations
 
+import functools
 import html
 import os
 import re
@@ -320,8 +321,8 @@ class StaticFiles:
         chosen = self._choose(headers, found)
         size = chosen.stat.st_size
         mtime = chosen.stat.st_mtime_ns // 1_000_000_000
-        etag = make_etag(size, chosen.stat.st_mtime_ns, chosen.stat.st_ino)
-        validators = [("ETag", etag), ("Last-Modified", http_date(mtime))]
+        etag, last_modified = _validators(size, chosen.stat.st_mtime_ns, chosen.stat.st_ino)
+        validators = [("ETag", etag), ("Last-Modified", last_modified)]
         if self.cache_control is not None:
             validators.append(("Cache-Control", self.cache_control))
         if chosen.has_siblings:
@@ -335,7 +336,7 @@ class StaticFiles:
         fields = validators + [("Accept-Ranges", "bytes"), ("X-Content-Type-Options", "nosniff")]
         if chosen.encoding is not None:
             fields.append(("Content-Encoding", chosen.encoding))
-        content_type = media_type(path)  # from the original name, never ".gz"
+        content_type = _media_type(path)  # from the original name, never ".gz"
         ranges = self._ranges(request, size, etag, mtime)
         if ranges is not None and len(ranges) > 1 and chosen.encoding is not None:
             ranges = None  # several parts of a coded file: no sane framing, send it whole
@@ -376,6 +377,15 @@ def _stat(path: str, follow: bool = True) -> os.stat_result | None:
         return os.stat(path) if follow else os.lstat(path)
     except (OSError, ValueError):
         return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _validators(size: int, mtime_ns: int, inode: int) -> tuple[str, str]:
+    """ETag and Last-Modified of a file version: a hash and a date format, made once per version."""
+    return make_etag(size, mtime_ns, inode), http_date(mtime_ns // 1_000_000_000)
+
+
+_media_type: Final = functools.lru_cache(maxsize=1024)(media_type)  # per file name, not per request
 
 
 def _same_file(path: str, known: os.stat_result) -> bool:
