@@ -495,3 +495,25 @@ def test_sends_body_tells_the_server_whether_to_produce_a_body(method: str, stat
     assert not writer.sends_body  # nothing is decided before the head
     writer.head(status, [], None, date=DATE)
     assert writer.sends_body is expected
+
+
+def test_fields_remembered_as_valid_do_not_weaken_the_check() -> None:
+    from heron.protocol import writer as writer_module
+
+    writer_module.validate_headers([("X-Seen", "ok")])
+    writer_module.validate_headers([("X-Seen", "ok")])  # answered from the memory of valid fields
+    assert ("X-Seen", "ok") in writer_module._CHECKED
+    with pytest.raises(HeaderError):
+        writer_module.validate_headers([("X-Seen", "ok"), ("X-Seen", "ok\r\nX-Injected: 1")])
+    with pytest.raises(HeaderError):
+        writer_module.validate_headers([["X Bad", "v"]])  # type: ignore[list-item]  # a list pair: checked, not hashed
+    writer_module.validate_headers([["X-List", "v"]])  # type: ignore[list-item]
+    assert ("X-List", "v") not in writer_module._CHECKED
+
+
+def test_memory_of_valid_fields_is_bounded() -> None:
+    from heron.protocol import writer as writer_module
+
+    for i in range(writer_module._MAX_CHECKED + 10):
+        writer_module.validate_headers([("X-Many", str(i))])
+    assert len(writer_module._CHECKED) <= writer_module._MAX_CHECKED
