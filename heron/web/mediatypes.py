@@ -8,6 +8,7 @@ about most are therefore fixed here; ``mimetypes`` only answers for the rest.
 
 from __future__ import annotations
 
+import functools
 import mimetypes
 import os
 from typing import Final
@@ -65,7 +66,12 @@ def media_type(filename: str) -> str:
     ``X-Content-Type-Options: nosniff`` a browser then downloads the file
     instead of guessing it is HTML and running its scripts.
     """
-    extension = os.path.splitext(filename)[1].lower()
+    return _for_extension(os.path.splitext(filename)[1].lower())
+
+
+@functools.lru_cache(maxsize=256)
+def _for_extension(extension: str) -> str:
+    """Decided once per extension: every static response asks, and the answer does not change."""
     kind = WEB_TYPES.get(extension)
     if kind is None:
         kind = mimetypes.guess_type("x" + extension, strict=False)[0] if extension else None

@@ -336,7 +336,7 @@ class StaticFiles:
         fields = validators + [("Accept-Ranges", "bytes"), ("X-Content-Type-Options", "nosniff")]
         if chosen.encoding is not None:
             fields.append(("Content-Encoding", chosen.encoding))
-        content_type = _media_type(path)  # from the original name, never ".gz"
+        content_type = media_type(path)  # from the original name, never ".gz"
         ranges = self._ranges(request, size, etag, mtime)
         if ranges is not None and len(ranges) > 1 and chosen.encoding is not None:
             ranges = None  # several parts of a coded file: no sane framing, send it whole
@@ -383,9 +383,6 @@ def _stat(path: str, follow: bool = True) -> os.stat_result | None:
 def _validators(size: int, mtime_ns: int, inode: int) -> tuple[str, str]:
     """ETag and Last-Modified of a file version: a hash and a date format, made once per version."""
     return make_etag(size, mtime_ns, inode), http_date(mtime_ns // 1_000_000_000)
-
-
-_media_type: Final = functools.lru_cache(maxsize=1024)(media_type)  # per file name, not per request
 
 
 def _same_file(path: str, known: os.stat_result) -> bool:

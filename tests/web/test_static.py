@@ -556,3 +556,41 @@ def test_followed_sibling_symlink_must_stay_inside_the_root(site: Path, tmp_path
         response = c.get("/hello.txt", headers={"Accept-Encoding": "gzip"})
         assert response.body == b"hello world\n"
         assert "content-encoding" not in response.headers
+
+
+# -- remembered lookups (LOOKUP_TTL, MAX_REMEMBERED) -------------------------------------------
+
+
+def test_sibling_created_after_a_lookup_is_offered_once_the_lookup_expires(site: Path) -> None:
+    import dataclasses
+
+    app = App()
+    files = app.static("/static", site)
+    gzip_please = {"Accept-Encoding": "gzip"}
+    with TestClient(app) as test_client:
+        assert "content-encoding" not in test_client.get("/static/app.js", headers=gzip_please).headers
+        data = gzip.compress((site / "app.js").read_bytes())
+        (site / "app.js.gz").write_bytes(data)
+        # Within LOOKUP_TTL the remembered lookup (no sibling then) still answers, with the original: correct.
+        assert test_client.get("/static/app.js", headers=gzip_please).body == (site / "app.js").read_bytes()
+        for key, found in files._found.items():  # LOOKUP_TTL has passed
+            files._found[key] = dataclasses.replace(found, until=0.0)
+        response = test_client.get("/static/app.js", headers=gzip_please)
+    assert response.headers["content-encoding"] == "gzip"
+    assert response.body == data
+
+
+def test_remembered_lookups_are_bounded(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import heron.web.static as static_module
+
+    monkeypatch.setattr(static_module, "MAX_REMEMBERED", 3)
+    for i in range(10):
+        (site / f"f{i}.txt").write_text(str(i))
+    app = App()
+    files = app.static("/s", site)
+    with TestClient(app) as test_client:
+        for i in range(10):
+            assert test_client.get(f"/s/f{i}.txt").body == str(i).encode()
+            assert 0 < len(files._found) <= 3
+        for i in range(10):  # forgotten ones are looked up again, and still right
+            assert test_client.get(f"/s/f{i}.txt").body == str(i).encode()
