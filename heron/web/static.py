@@ -101,8 +101,7 @@ class _Found:
         One ``stat`` each, so a file rewritten within ``LOOKUP_TTL`` is never
         sent with the old length or validators.
         """
-        return all(_same_file(path, info) for path, info in
-                   ((self.path, self.stat), *((p, i) for _, p, i in self.siblings)))
+        return _same_file(self.path, self.stat) and all(_same_file(path, info) for _, path, info in self.siblings)
 
 
 class StaticFiles:
