@@ -9,7 +9,7 @@ is first asked for a field by name.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 
 
 def split_comma_list(value: str) -> list[str]:
@@ -52,6 +52,10 @@ class Headers(Mapping[str, str]):
 
     def __len__(self) -> int:
         return len(self._lookup())
+
+    def has_any(self, names: Collection[str]) -> bool:
+        """Is any of ``names`` (lower-case) present? One test where a handler would otherwise make several."""
+        return not self._lookup().keys().isdisjoint(names)
 
     def get_all(self, name: str) -> list[str]:
         """Every value of ``name``, in the order received (empty list if absent)."""

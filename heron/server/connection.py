@@ -38,7 +38,7 @@ from heron.server.body import BodyTimeout, ClientDisconnected, RequestBody
 from heron.server.clock import http_date_clock
 from heron.web.proxy import TrustedProxies, under_root_path
 from heron.web.request import Request
-from heron.web.response import FileResponse, Response, StreamingResponse, error_response
+from heron.web.response import FileResponse, Response, SendableFile, StreamingResponse, error_response
 
 logger = logging.getLogger("heron.error")
 
@@ -462,7 +462,7 @@ class HTTPConnection(asyncio.BufferedProtocol):
                 sent += n
         return sent
 
-    async def _sendfile_when_writable(self, file: IO[bytes], offset: int, count: int) -> int:
+    async def _sendfile_when_writable(self, file: SendableFile, offset: int, count: int) -> int:
         """Up to ``count`` bytes of ``file`` once the socket takes them, within ``write_timeout``.
 
         Loops without ``loop.sendfile`` (uvloop) read the piece in the
@@ -471,8 +471,9 @@ class HTTPConnection(asyncio.BufferedProtocol):
         transport = self.transport
         assert transport is not None
         try:
-            return await asyncio.wait_for(self.loop.sendfile(transport, file, offset, count, fallback=False),
-                                          self.limits.write_timeout)
+            # loop.sendfile asks for a file object; its native path uses only the descriptor.
+            sending = self.loop.sendfile(transport, cast(IO[bytes], file), offset, count, fallback=False)
+            return await asyncio.wait_for(sending, self.limits.write_timeout)
         except (NotImplementedError, RuntimeError):  # incl. asyncio.SendfileNotAvailableError
             pass
         except asyncio.TimeoutError:  # not the builtin TimeoutError before Python 3.11
@@ -651,7 +652,7 @@ class HTTPConnection(asyncio.BufferedProtocol):
         self._abort()
 
 
-def _sendfile_now(fd: int, file: IO[bytes], offset: int, count: int) -> int:
+def _sendfile_now(fd: int, file: SendableFile, offset: int, count: int) -> int:
     """``os.sendfile`` on a non-blocking socket: the bytes it took now.
 
     0 when the socket is full, and also when the file ended early: the

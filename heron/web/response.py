@@ -17,13 +17,15 @@ import os
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import IO, Any, Final
+from typing import Any, Final, Protocol
 from urllib.parse import quote
 
 from heron.blocking import run_blocking
 from heron.errors import reason_phrase
 from heron.protocol.writer import validate_headers
 from heron.web.cookies import delete_cookie_header, set_cookie_header
+from heron.web.mediatypes import media_type
+from heron.web.openfiles import OpenFile
 
 TEXT = "text/plain; charset=utf-8"
 HTML = "text/html; charset=utf-8"
@@ -284,21 +286,29 @@ def error_response(status: int, detail: str | None = None, headers: list[tuple[s
     return Response(text + "\n", status, headers, TEXT)
 
 
+class SendableFile(Protocol):
+    """What the server sends a file from: a descriptor (``sendfile`` and ``pread`` say the offset)."""
+
+    def fileno(self) -> int: ...
+
+
 class FileResponse(StreamingResponse):
     """``length`` bytes of the file at ``path`` from ``offset`` (default: the rest of it).
 
-    Framed by Content-Length. The server sends it with ``loop.sendfile``
+    Framed by Content-Length. The server sends it with ``sendfile``
     (zero-copy, straight from the page cache) on plain TCP, and reads it
-    in pieces in the thread pool where it cannot (TLS, uvloop, the test
-    client), like any ``StreamingResponse``. The file is opened when the
-    body is sent, not here; if it has shrunk by then, the connection is
-    closed rather than the response padded. With ``length`` None the size
-    comes from one ``os.stat`` here, which blocks briefly: call it from a
-    ``def`` handler (thread pool) for files on slow disks. ``content_type``
+    in pieces in the thread pool where it cannot (TLS, the test client),
+    like any ``StreamingResponse``. The file is opened when the body is
+    sent, not here; if it has shrunk by then, the connection is closed
+    rather than the response padded. With ``length`` None the size comes
+    from one ``os.stat`` here, which blocks briefly: call it from a ``def``
+    handler (thread pool) for files on slow disks. ``content_type``
     defaults to the one ``heron.web.mediatypes`` gives the file name.
+    ``file`` is a descriptor of ``path`` kept open between responses
+    (``heron.web.openfiles``), sent from instead of opening the path.
     """
 
-    __slots__ = ("path", "offset", "length")
+    __slots__ = ("path", "offset", "length", "file")
 
     CHUNK_SIZE: Final = 256 * 1024
     """Bytes read at a time when the file is streamed instead of sendfile'd."""
@@ -312,9 +322,8 @@ class FileResponse(StreamingResponse):
         *,
         offset: int = 0,
         length: int | None = None,
+        file: OpenFile | None = None,
     ) -> None:
-        from heron.web.mediatypes import media_type
-
         path = os.fspath(path)
         if offset < 0 or (length is not None and length < 0):
             raise ValueError("offset and length must not be negative")
@@ -325,14 +334,19 @@ class FileResponse(StreamingResponse):
         self.path = path
         self.offset = offset
         self.length = length
+        self.file = file
         self.headers.append(("Content-Length", str(length)))
 
-    def open(self) -> AbstractContextManager[IO[bytes]]:
+    def open(self) -> AbstractContextManager[SendableFile]:
         """The file, for the server to sendfile from (``offset`` and ``length`` say which part).
 
-        Unbuffered: sendfile reads by file descriptor, and a buffered reader
-        would cost two more system calls per response to set up.
+        The shared descriptor if there is one and it is still open, else
+        the path opened unbuffered: sendfile reads by descriptor, and a
+        buffered reader would cost two more system calls per response to set up.
         """
+        shared = self.file.use() if self.file is not None else None
+        if shared is not None:
+            return shared
         return open(self.path, "rb", buffering=0)
 
 

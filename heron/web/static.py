@@ -22,7 +22,7 @@ one ``stat`` shows it unchanged. See docs/static.md for the behaviour in full.
 
 from __future__ import annotations
 
-import functools
+import asyncio
 import html
 import os
 import re
@@ -48,6 +48,7 @@ from heron.web.conditional import (
     parse_range,
 )
 from heron.web.mediatypes import media_type
+from heron.web.openfiles import OpenFiles, identity
 from heron.web.request import Request
 from heron.web.response import (
     FileResponse,
@@ -67,6 +68,8 @@ PRECOMPRESSED: Final = (("br", ".br"), ("gzip", ".gz"))
 _QVALUE: Final = re.compile(r"0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?")
 _SEGMENT_SAFE: Final = "!$&'()*+,;=:@-._~"
 _ALLOW: Final = [("Allow", "GET, HEAD, OPTIONS")]
+# Request fields that can change a file answer from "200, all of it" (RFC 9110 sections 13.1 and 14.2).
+_CONDITIONAL: Final = frozenset({"if-match", "if-unmodified-since", "if-none-match", "if-modified-since", "range"})
 LOOKUP_TTL: Final = 1.0
 """Seconds a file lookup (path resolution, symlink checks, precompressed siblings) is reused
 while the file's stat is unchanged: a precompressed sibling added meanwhile is offered after it."""
@@ -78,21 +81,24 @@ MAX_LISTED: Final = 10_000
 
 @dataclass(frozen=True)
 class _Chosen:
-    """The file that will be sent: the original or a precompressed sibling."""
+    """A file that may be sent for a URL (the original or a precompressed sibling) and its validators."""
 
     path: str
     stat: os.stat_result
     encoding: str | None  # Content-Encoding, None for the original
-    has_siblings: bool  # send Vary: Accept-Encoding
+    etag: str
+    mtime: int  # whole seconds, as Last-Modified says and preconditions compare
+    validators: list[tuple[str, str]]  # what a 304 repeats: ETag, Last-Modified, Cache-Control, Vary
+    fields: list[tuple[str, str]]  # those and the rest of a file response's own fields
 
 
 @dataclass(frozen=True)
 class _Found:
-    """What a lookup learned about a file a URL names, and until when it is trusted."""
+    """What a lookup learned about the file a URL names, and until when it is trusted."""
 
-    path: str
-    stat: os.stat_result
-    siblings: tuple[tuple[str, str, os.stat_result], ...]  # (coding, path, stat) of precompressed ones
+    original: _Chosen
+    siblings: tuple[_Chosen, ...]  # the precompressed ones that may be sent, br first
+    content_type: str  # from the original's name, never ".gz"
     until: float  # time.monotonic() after which the file system is asked again
 
     def unchanged(self) -> bool:
@@ -101,7 +107,7 @@ class _Found:
         One ``stat`` each, so a file rewritten within ``LOOKUP_TTL`` is never
         sent with the old length or validators.
         """
-        return _same_file(self.path, self.stat) and all(_same_file(path, info) for _, path, info in self.siblings)
+        return _same_file(self.original) and all(_same_file(sibling) for sibling in self.siblings)
 
 
 class StaticFiles:
@@ -146,6 +152,8 @@ class StaticFiles:
         self.listing = listing
         self._prefix_segments = [s for s in prefix.split("/") if s]
         self._found: dict[tuple[str, str], _Found] = {}  # (root_path, raw_path) -> the last lookup
+        self._open_files: OpenFiles | None = None  # descriptors kept open, owned by _open_loop
+        self._open_loop: asyncio.AbstractEventLoop | None = None
 
     def __repr__(self) -> str:
         return f"<StaticFiles {self.prefix!r} -> {self.root!r}>"
@@ -155,14 +163,31 @@ class StaticFiles:
 
         A file found in the last ``LOOKUP_TTL`` seconds, and whose ``stat``
         has not changed since, is answered on the event loop from what that
-        lookup learned (the server then opens and sends the file there too);
-        anything else goes to the thread pool, where ``respond`` looks it up.
+        lookup learned, with a descriptor kept open for it
+        (``heron.web.openfiles``); anything else goes to the thread pool,
+        where ``respond`` looks it up.
         """
         if request.method in ("GET", "HEAD"):
             found = self._found.get((request.root_path, request.raw_path))
             if found is not None and found.until > time.monotonic() and found.unchanged():
-                return self._file_response(request, found, read_small=False)
+                return self._file_response(request, found, self._open_files_here())
         return await run_blocking(self.respond, request)
+
+    def _open_files_here(self) -> OpenFiles | None:
+        """The descriptor cache of the running loop; None on another loop while the owner lives.
+
+        The cache belongs to one loop (its timer runs there, its counts are
+        not locked); a second loop, such as a test client beside a server,
+        opens files per response instead. A closed owner hands it over.
+        """
+        loop = asyncio.get_running_loop()
+        if self._open_loop is not loop:
+            if self._open_loop is not None and not self._open_loop.is_closed():
+                return None
+            if self._open_files is not None:
+                self._open_files.close()
+            self._open_files, self._open_loop = OpenFiles(), loop
+        return self._open_files
 
     def respond(self, request: Request) -> Response:
         """The blocking part: checks, file system calls, and the response. Raises HTTPError."""
@@ -190,11 +215,14 @@ class StaticFiles:
             info = None  # "file.txt/" names no file
         if info is None or not stat.S_ISREG(info.st_mode):
             raise HTTPError(404)
-        found = _Found(path, info, self._siblings(path, info), time.monotonic() + LOOKUP_TTL)
+        siblings = self._siblings(path, info)
+        found = _Found(self._chosen(path, info, None, bool(siblings)),
+                       tuple(self._chosen(candidate, found, coding, True) for coding, candidate, found in siblings),
+                       media_type(path), time.monotonic() + LOOKUP_TTL)
         if len(self._found) >= MAX_REMEMBERED:
             self._found.clear()
         self._found[(request.root_path, raw_path)] = found
-        return self._file_response(request, found)
+        return self._file_response(request, found, None)
 
     def _prefix_for(self, request: Request) -> list[str]:
         """The URL segments in front of the files: the mount's (``root_path``), then ours."""
@@ -294,59 +322,74 @@ class StaticFiles:
                 siblings.append((coding, candidate, found))
         return tuple(siblings)
 
+    def _chosen(self, path: str, info: os.stat_result, encoding: str | None, has_siblings: bool) -> _Chosen:
+        """The file at ``path`` as a candidate to send, with the fields every response for it carries."""
+        etag = make_etag(info.st_size, info.st_mtime_ns, info.st_ino)
+        mtime = info.st_mtime_ns // 1_000_000_000
+        validators = [("ETag", etag), ("Last-Modified", http_date(mtime))]
+        if self.cache_control is not None:
+            validators.append(("Cache-Control", self.cache_control))
+        if has_siblings:
+            validators.append(("Vary", "Accept-Encoding"))
+        fields = validators + [("Accept-Ranges", "bytes"), ("X-Content-Type-Options", "nosniff")]
+        if encoding is not None:
+            fields.append(("Content-Encoding", encoding))
+        return _Chosen(path, info, encoding, etag, mtime, validators, fields)
+
     @staticmethod
     def _choose(headers: Headers, found: _Found) -> _Chosen:
         """The original, or the client's preferred precompressed sibling (br, then gzip)."""
         if not found.siblings:
-            return _Chosen(found.path, found.stat, None, False)
+            return found.original
         accepted = accepted_encodings(headers.get_all("accept-encoding"))
-        best: tuple[float, str, str, os.stat_result] | None = None
-        for coding, candidate, info in found.siblings:
-            q = coding_quality(accepted, coding)
+        best: tuple[float, _Chosen] | None = None
+        for sibling in found.siblings:
+            q = coding_quality(accepted, sibling.encoding or "identity")
             if q > 0 and (best is None or q > best[0]):
-                best = (q, coding, candidate, info)
-        if best is None:
-            return _Chosen(found.path, found.stat, None, True)
-        return _Chosen(best[2], best[3], best[1], True)
+                best = (q, sibling)
+        return found.original if best is None else best[1]
 
-    def _file_response(self, request: Request, found: _Found, read_small: bool = True) -> Response:
+    def _file_response(self, request: Request, found: _Found, open_files: OpenFiles | None) -> Response:
         """The answer for a file that was found: 304/412, a range, or all of it.
 
-        No file system call unless ``read_small`` (a small file is read into
-        memory): on the event loop every file goes out as a ``FileResponse``.
+        In the thread pool (``open_files`` None) a small file is read into
+        memory; on the event loop no file system call is made here, and
+        every file goes out as a ``FileResponse``, with a kept descriptor
+        if ``open_files`` has one.
         """
         headers = request.headers
-        path = found.path
         chosen = self._choose(headers, found)
         size = chosen.stat.st_size
-        mtime = chosen.stat.st_mtime_ns // 1_000_000_000
-        etag, last_modified = _validators(size, chosen.stat.st_mtime_ns, chosen.stat.st_ino)
-        validators = [("ETag", etag), ("Last-Modified", last_modified)]
-        if self.cache_control is not None:
-            validators.append(("Cache-Control", self.cache_control))
-        if chosen.has_siblings:
-            validators.append(("Vary", "Accept-Encoding"))
-        verdict = evaluate_preconditions(request.method, headers, etag, mtime)
-        if verdict == 304:
-            # RFC 9110 section 15.4.5: the validators and caching fields, no body.
-            return Response(b"", 304, validators)
-        if verdict == 412:
-            raise HTTPError(412)
-        fields = validators + [("Accept-Ranges", "bytes"), ("X-Content-Type-Options", "nosniff")]
-        if chosen.encoding is not None:
-            fields.append(("Content-Encoding", chosen.encoding))
-        content_type = media_type(path)  # from the original name, never ".gz"
-        ranges = self._ranges(request, size, etag, mtime)
+        ranges = None
+        if headers.has_any(_CONDITIONAL):
+            verdict = evaluate_preconditions(request.method, headers, chosen.etag, chosen.mtime)
+            if verdict == 304:
+                # RFC 9110 section 15.4.5: the validators and caching fields, no body.
+                return Response(b"", 304, chosen.validators)
+            if verdict == 412:
+                raise HTTPError(412)
+            ranges = self._ranges(request, size, chosen.etag, chosen.mtime)
+        fields = list(chosen.fields)
+        content_type = found.content_type
         if ranges is not None and len(ranges) > 1 and chosen.encoding is not None:
             ranges = None  # several parts of a coded file: no sane framing, send it whole
-        if ranges is None:
-            return _region(request.method, chosen.path, 0, size, 200, fields, content_type, read_small)
-        if len(ranges) == 1:
+        if ranges is not None and len(ranges) > 1:
+            return byteranges_response(chosen.path, ranges, size, fields, content_type)
+        offset, length, status = 0, size, 200
+        if ranges is not None:
             first, last = ranges[0]
             fields.append(("Content-Range", content_range(first, last, size)))
-            return _region(request.method, chosen.path, first, last - first + 1, 206, fields, content_type,
-                           read_small)
-        return byteranges_response(chosen.path, ranges, size, fields, content_type)
+            offset, length, status = first, last - first + 1, 206
+        if request.method == "HEAD":
+            return Response(b"", status, fields + [("Content-Length", str(length))], content_type)
+        if open_files is None and length < SMALL_FILE:
+            try:
+                data = b"".join(read_file_region(chosen.path, offset, length, SMALL_FILE))
+            except OSError:
+                raise HTTPError(404) from None  # removed or truncated since the stat
+            return Response(data, status, fields, content_type)
+        shared = open_files.get(chosen.path, chosen.stat) if open_files is not None else None
+        return FileResponse(chosen.path, status, fields, content_type, offset=offset, length=length, file=shared)
 
     @staticmethod
     def _ranges(request: Request, size: int, etag: str, mtime: int) -> list[tuple[int, int]] | None:
@@ -378,30 +421,9 @@ def _stat(path: str, follow: bool = True) -> os.stat_result | None:
         return None
 
 
-@functools.lru_cache(maxsize=1024)
-def _validators(size: int, mtime_ns: int, inode: int) -> tuple[str, str]:
-    """ETag and Last-Modified of a file version: a hash and a date format, made once per version."""
-    return make_etag(size, mtime_ns, inode), http_date(mtime_ns // 1_000_000_000)
-
-
-def _same_file(path: str, known: os.stat_result) -> bool:
-    info = _stat(path)
-    return info is not None and (info.st_ino, info.st_size, info.st_mtime_ns) == (
-        known.st_ino, known.st_size, known.st_mtime_ns)
-
-
-def _region(method: str, path: str, offset: int, length: int, status: int,
-            fields: list[tuple[str, str]], content_type: str, read_small: bool) -> Response:
-    """A response for one region of a file: no body for HEAD, memory if small (and ``read_small``), else sendfile."""
-    if method == "HEAD":
-        return Response(b"", status, fields + [("Content-Length", str(length))], content_type)
-    if read_small and length < SMALL_FILE:
-        try:
-            data = b"".join(read_file_region(path, offset, length, SMALL_FILE))
-        except OSError:
-            raise HTTPError(404) from None  # removed or truncated since the stat
-        return Response(data, status, fields, content_type)
-    return FileResponse(path, status, fields, content_type, offset=offset, length=length)
+def _same_file(known: _Chosen) -> bool:
+    info = _stat(known.path)
+    return info is not None and identity(info) == identity(known.stat)
 
 
 # -- multipart/byteranges (RFC 9110 section 14.6) -------------------------------

@@ -399,6 +399,46 @@ def test_file_response_goes_out_through_sendfile_on_plain_tcp(site: Path, monkey
         assert calls == []
 
 
+@pytest.mark.parametrize("loop", LOOPS)
+def test_kept_descriptors_serve_clients_at_once_and_follow_the_file(tmp_path: Path, loop: str) -> None:
+    """Within LOOKUP_TTL a file goes out from one descriptor kept open (heron.web.openfiles):
+    many responses share it, each from its own offsets, and a file replaced or rewritten
+    meanwhile is sent as it is now, with its own length."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from heron import App
+    from heron.testing import live_server
+
+    if loop == "uvloop":
+        pytest.importorskip("uvloop")
+    root = tmp_path / "kept"
+    root.mkdir()
+    first = os.urandom(700_000)  # more than one socket buffer: the waiting part of sendfile runs too
+    (root / "f.bin").write_bytes(first)
+    app = App()
+    files = app.static("/s", root)
+    with live_server(app, loop=loop) as url:
+
+        def fetch(_: int) -> tuple[bytes, str]:
+            with requests.Session() as session:
+                ranged = session.get(url + "/s/f.bin", headers={"Range": "bytes=1000-1999"}, timeout=10)
+                assert ranged.content == first[1000:2000]
+                whole = session.get(url + "/s/f.bin", timeout=10)
+                return whole.content, whole.headers["Content-Length"]
+
+        with ThreadPoolExecutor(8) as pool:
+            assert all(got == (first, "700000") for got in pool.map(fetch, range(24)))
+        assert files._open_files is not None and len(files._open_files) == 1  # the one kept descriptor
+        second = os.urandom(700_000)
+        (root / "next.bin").write_bytes(second)
+        os.replace(root / "next.bin", root / "f.bin")  # same size, another inode
+        assert requests.get(url + "/s/f.bin", timeout=10).content == second
+        (root / "f.bin").write_bytes(b"short now")  # in place: same inode, shorter
+        response = requests.get(url + "/s/f.bin", timeout=10)
+        assert response.content == b"short now"
+        assert response.headers["Content-Length"] == "9"
+
+
 def test_curl_resumes_an_interrupted_download(server: Server, curl: str, tmp_path: Path) -> None:
     partial = tmp_path / "big.bin"
     partial.write_bytes(TWO_MIB[:777_777])  # what an interrupted download left behind
