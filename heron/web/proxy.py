@@ -45,7 +45,6 @@ when a request starts (``heron/server/connection.py``).
 
 from __future__ import annotations
 
-import dataclasses
 import ipaddress
 import logging
 import re
@@ -378,4 +377,4 @@ def under_root_path(head: RequestHead, root_path: str) -> RequestHead:
     """
     if not head.path.startswith("/"):
         return head
-    return dataclasses.replace(head, path=root_path + head.path)
+    return head._replace(path=root_path + head.path)
