@@ -28,6 +28,7 @@ import os
 import re
 import secrets
 import stat
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -154,6 +155,7 @@ class StaticFiles:
         self._found: dict[tuple[str, str], _Found] = {}  # (root_path, raw_path) -> the last lookup
         self._open_files: OpenFiles | None = None  # descriptors kept open, owned by _open_loop
         self._open_loop: asyncio.AbstractEventLoop | None = None
+        self._open_thread = 0  # threading.get_ident() of the thread _open_loop runs in
 
     def __repr__(self) -> str:
         return f"<StaticFiles {self.prefix!r} -> {self.root!r}>"
@@ -179,14 +181,19 @@ class StaticFiles:
         The cache belongs to one loop (its timer runs there, its counts are
         not locked); a second loop, such as a test client beside a server,
         opens files per response instead. A closed owner hands it over.
+        Found without ``asyncio.get_running_loop()`` while the owner runs
+        in this thread: that costs a ``getpid`` system call each time.
         """
+        owner = self._open_loop
+        if owner is not None and owner.is_running() and self._open_thread == threading.get_ident():
+            return self._open_files
         loop = asyncio.get_running_loop()
-        if self._open_loop is not loop:
-            if self._open_loop is not None and not self._open_loop.is_closed():
+        if owner is not loop:
+            if owner is not None and not owner.is_closed():
                 return None
             if self._open_files is not None:
                 self._open_files.close()
-            self._open_files, self._open_loop = OpenFiles(), loop
+            self._open_files, self._open_loop, self._open_thread = OpenFiles(), loop, threading.get_ident()
         return self._open_files
 
     def respond(self, request: Request) -> Response:
