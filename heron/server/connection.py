@@ -394,7 +394,7 @@ class HTTPConnection(asyncio.BufferedProtocol):
             self._write(data)
             self._must_close = self._must_close or not writer.keep_alive
             return response.status, len(response.body) if writer.sends_body else 0
-        if isinstance(response, FileResponse) and response.length <= _SENDFILE_SEGMENT and self._plain_socket():
+        if isinstance(response, FileResponse) and self._plain_socket():
             self._cork(True)
         try:
             self._write(writer.head(response.status, response.headers, None, date=date))
@@ -454,7 +454,6 @@ class HTTPConnection(asyncio.BufferedProtocol):
                 n = 0
                 if not transport.get_write_buffer_size():
                     n = _sendfile_now(fd, file, offset, count)
-                self._cork(False)
                 if not n:
                     n = await self._sendfile_when_writable(file, offset, min(_SENDFILE_SEGMENT, count))
                 if n == 0:
@@ -488,13 +487,16 @@ class HTTPConnection(asyncio.BufferedProtocol):
         return len(data)
 
     def _cork(self, on: bool) -> None:
-        """Turn TCP_CORK on or off, so a file response's head and first bytes leave in full packets.
+        """Turn TCP_CORK on or off, so a file response goes out in full packets, head included.
 
         With TCP_NODELAY (asyncio's default) the head would go out as a
-        packet of its own ahead of the file, which costs the client and
-        the kernel a packet and an ACK per response. Uncorked as soon as
-        the socket has taken what it can at once, so the cork never holds
-        back the tail of a file. Only on TCP (``_plain_socket`` says).
+        packet of its own ahead of the file, and while the socket is full,
+        each bit of room the client's ACKs open would be filled with a
+        small packet: more packets and ACKs for both kernels, most of it
+        paid by the client (wrk spent ~75% more CPU per 1 MiB response,
+        and heron served 1 MiB files ~18% slower). Corked from the head
+        to the last byte of the file, like nginx's ``tcp_nopush``;
+        uncorking then sends the tail at once. Only on TCP (``_plain_socket`` says).
         """
         sock = self._socket
         if on == self._corked or not self._can_cork or sock is None:
