@@ -3,8 +3,9 @@
 ``HTTPConnection`` is an ``asyncio.BufferedProtocol``: the event loop reads
 into a buffer the connection lends it and calls ``buffer_updated``; the
 connection feeds those bytes to its sans-IO parser and acts on the events.
-One request is handled at a time; pipelined requests wait in the parser's buffer until the response
-before them is finished, which is what keeps responses in order.
+One request is handled at a time; pipelined requests wait in the parser's
+buffer until the response before them is finished, which is what keeps
+responses in order.
 
 The life of a connection, and the timer that guards each phase:
 
@@ -84,7 +85,7 @@ class ServerState:
         at a time and hands the bytes over before the next read. Reading
         with ``recv`` instead makes a new 256 KiB bytes object per read and
         shrinks it: glibc serves that size with mmap, so each request paid
-        an mmap, a page fault, an mremap and a munmap (up to 15% of the CPU
+        an mmap, a page fault, an mremap and a munmap (about 13% of the CPU
         time of a static file response). 64 KiB keeps the copy made per
         read under glibc's mmap threshold.
         """
@@ -92,6 +93,16 @@ class ServerState:
 
 class HTTPConnection(asyncio.BufferedProtocol):
     """Drives one client connection through its requests."""
+
+    # Slots, not a __dict__: an idle connection is mostly this object, and with 30 attributes
+    # a dict takes 1.6 KiB (16 MiB for 10,000 idle keep-alive connections).
+    __slots__ = (
+        "state", "limits", "loop", "parser", "transport", "client", "server", "closed",
+        "_closing", "_must_close", "_eof", "_head", "_body", "_response_started", "_response_done",
+        "_continue_sent", "_drain_from", "_started", "_timer", "_timer_when", "_timer_kind", "_deadline",
+        "_write_timer", "_reading_paused", "_writing_paused", "_drain_waiter", "_socket", "_socket_known",
+        "_can_cork", "_corked",
+    )
 
     def __init__(self, state: ServerState) -> None:
         self.state = state
