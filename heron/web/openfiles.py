@@ -127,11 +127,15 @@ class OpenFiles:
     @staticmethod
     def _open(path: str, wanted: tuple[int, int, int, int]) -> OpenFile | None:
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            # O_NONBLOCK: should a FIFO have taken the file's place, opening it must not wait for
+            # a writer with the event loop stopped. Cleared once the descriptor is known to be the file.
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
         except OSError:
             return None
         try:
             opened = identity(os.fstat(fd))
+            if opened == wanted:
+                os.set_blocking(fd, True)
         except OSError:
             opened = None
         if opened != wanted:  # replaced between the caller's stat and this open

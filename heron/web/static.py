@@ -89,8 +89,8 @@ class _Chosen:
     encoding: str | None  # Content-Encoding, None for the original
     etag: str
     mtime: int  # whole seconds, as Last-Modified says and preconditions compare
-    validators: list[tuple[str, str]]  # what a 304 repeats: ETag, Last-Modified, Cache-Control, Vary
-    fields: list[tuple[str, str]]  # those and the rest of a file response's own fields
+    validators: tuple[tuple[str, str], ...]  # what a 304 repeats: ETag, Last-Modified, Cache-Control, Vary
+    fields: tuple[tuple[str, str], ...]  # those and the rest of a file response's own fields
 
 
 @dataclass(frozen=True)
@@ -222,10 +222,10 @@ class StaticFiles:
             info = None  # "file.txt/" names no file
         if info is None or not stat.S_ISREG(info.st_mode):
             raise HTTPError(404)
-        siblings = self._siblings(path, info)
-        found = _Found(self._chosen(path, info, None, bool(siblings)),
-                       tuple(self._chosen(candidate, found, coding, True) for coding, candidate, found in siblings),
-                       media_type(path), time.monotonic() + LOOKUP_TTL)
+        siblings = tuple(self._chosen(sibling, sibling_info, coding, True)
+                         for coding, sibling, sibling_info in self._siblings(path, info))
+        found = _Found(self._chosen(path, info, None, bool(siblings)), siblings, media_type(path),
+                       time.monotonic() + LOOKUP_TTL)
         if len(self._found) >= MAX_REMEMBERED:
             self._found.clear()
         self._found[(request.root_path, raw_path)] = found
@@ -341,7 +341,7 @@ class StaticFiles:
         fields = validators + [("Accept-Ranges", "bytes"), ("X-Content-Type-Options", "nosniff")]
         if encoding is not None:
             fields.append(("Content-Encoding", encoding))
-        return _Chosen(path, info, encoding, etag, mtime, validators, fields)
+        return _Chosen(path, info, encoding, etag, mtime, tuple(validators), tuple(fields))
 
     @staticmethod
     def _choose(headers: Headers, found: _Found) -> _Chosen:

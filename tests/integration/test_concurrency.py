@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import socket
 import time
@@ -32,6 +33,21 @@ def test_large_upload_arrives_intact(echo_server: Server) -> None:
     response = requests.post(echo_server.url("/echo"), data=payload, timeout=30)
     assert response.json()["body_len"] == len(payload)
     assert response.json()["body_sha256"] == hashlib.sha256(payload).hexdigest()
+
+
+def test_simultaneous_uploads_each_keep_their_own_bytes(echo_server: Server) -> None:
+    """Every connection's socket reads land in one shared buffer (ServerState.read_buffer):
+    bodies arriving at the same time, each several times that buffer, stay apart."""
+    payloads = [bytes([i]) * 300_000 + os.urandom(1_000) for i in range(8)]
+
+    def upload(payload: bytes) -> str:
+        response = requests.post(echo_server.url("/echo"), data=payload, timeout=30)
+        return str(response.json()["body_sha256"])
+
+    for _ in range(3):
+        with ThreadPoolExecutor(len(payloads)) as pool:
+            digests = list(pool.map(upload, payloads))
+        assert digests == [hashlib.sha256(payload).hexdigest() for payload in payloads]
 
 
 def test_large_chunked_upload_arrives_intact(echo_server: Server) -> None:

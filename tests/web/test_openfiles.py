@@ -74,6 +74,18 @@ def test_a_stat_older_than_the_file_gets_no_descriptor(data: Path, tmp_path: Pat
     asyncio.run(run())
 
 
+def test_a_fifo_in_the_files_place_is_refused_without_waiting(data: Path) -> None:
+    async def run() -> None:
+        files = OpenFiles()
+        info = os.stat(data)
+        data.unlink()
+        os.mkfifo(data)  # no writer: a blocking open would never return
+        assert files.get(str(data), info) is None
+        assert len(files) == 0
+
+    asyncio.run(run())  # a blocking open would hang here until pytest-timeout
+
+
 def test_a_descriptor_in_use_stays_open_until_its_last_user_is_done(data: Path) -> None:
     async def run() -> None:
         files = OpenFiles()
