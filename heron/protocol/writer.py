@@ -27,6 +27,7 @@ _FORBIDDEN_IN_VALUE: Final = re.compile(r"[\r\n\x00]")
 # Framing and connection fields belong to the writer: the app's are read
 # (Content-Length checked, Connection: close honoured), never copied as they are.
 _SERVER_OWNED: Final = frozenset({"transfer-encoding", "connection", "keep-alive", "content-length"})
+_NOTABLE: Final = _SERVER_OWNED | {"date", "server"}  # the fields _AppFields must look at
 
 _DAYS: Final = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS: Final = ("", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -110,16 +111,22 @@ class _AppFields:
         self.options: list[str] = []  # Connection options other than close/keep-alive
         self.close = False
         self.sets_date = self.sets_server = False
-        for name, value in headers:
-            lname = name.lower()
-            if lname == "content-length":
-                self._declare_length(value)
+        fields = self.fields
+        for field in headers:
+            lname = field[0].lower()
+            if lname not in _NOTABLE:  # most fields: kept as they are, nothing to read
+                fields.append(field)
+            elif lname == "content-length":
+                self._declare_length(field[1])
             elif lname == "connection":
-                self._read_connection(value)
-            elif lname not in _SERVER_OWNED:
-                self.sets_date = self.sets_date or lname == "date"
-                self.sets_server = self.sets_server or lname == "server"
-                self.fields.append((name, value))
+                self._read_connection(field[1])
+            elif lname == "date":
+                self.sets_date = True
+                fields.append(field)
+            elif lname == "server":
+                self.sets_server = True
+                fields.append(field)
+            # transfer-encoding and keep-alive are the writer's: dropped
 
     def _declare_length(self, value: str) -> None:
         if not value.isdigit() or not value.isascii():

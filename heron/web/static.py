@@ -108,7 +108,9 @@ class _Found:
         One ``stat`` each, so a file rewritten within ``LOOKUP_TTL`` is never
         sent with the old length or validators.
         """
-        return _same_file(self.original) and all(_same_file(sibling) for sibling in self.siblings)
+        if not _same_file(self.original):
+            return False
+        return not self.siblings or all(_same_file(sibling) for sibling in self.siblings)
 
 
 class StaticFiles:
