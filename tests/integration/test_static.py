@@ -439,6 +439,31 @@ def test_kept_descriptors_serve_clients_at_once_and_follow_the_file(tmp_path: Pa
         assert response.headers["Content-Length"] == "9"
 
 
+def test_kept_descriptors_belong_to_one_loop_at_a_time(tmp_path: Path) -> None:
+    """A server's loop owns the cache; a test client's loop beside it opens files per
+    response, and takes the cache over once the server's loop is closed."""
+    from heron import App
+    from heron.testing import TestClient, live_server
+
+    root = tmp_path / "owned"
+    root.mkdir()
+    (root / "f.txt").write_text("owned\n")
+    app = App()
+    files = app.static("/s", root)
+    with live_server(app, loop="asyncio") as url, TestClient(app) as client:
+        for _ in range(3):  # the first looks the file up in the pool; the others are answered on the loop
+            assert requests.get(url + "/s/f.txt", timeout=10).text == "owned\n"
+        server_loop = files._open_loop
+        assert server_loop is not None and files._open_files is not None and len(files._open_files) == 1
+        for _ in range(3):
+            assert client.get("/s/f.txt").text == "owned\n"
+        assert files._open_loop is server_loop  # not taken from a loop that still runs
+    with TestClient(app) as client:
+        for _ in range(3):
+            assert client.get("/s/f.txt").text == "owned\n"
+        assert files._open_loop is not server_loop  # the server's loop is closed: taken over
+
+
 def test_curl_resumes_an_interrupted_download(server: Server, curl: str, tmp_path: Path) -> None:
     partial = tmp_path / "big.bin"
     partial.write_bytes(TWO_MIB[:777_777])  # what an interrupted download left behind

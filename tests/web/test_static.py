@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import os
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -575,9 +576,47 @@ def test_sibling_created_after_a_lookup_is_offered_once_the_lookup_expires(site:
         assert test_client.get("/static/app.js", headers=gzip_please).body == (site / "app.js").read_bytes()
         for key, found in files._found.items():  # LOOKUP_TTL has passed
             files._found[key] = dataclasses.replace(found, until=0.0)
-        response = test_client.get("/static/app.js", headers=gzip_please)
+        # The request that finds the lookup expired is still answered from it, and has it
+        # looked up again in the thread pool; the requests after that see the sibling.
+        assert test_client.get("/static/app.js", headers=gzip_please).body == (site / "app.js").read_bytes()
+        deadline = time.monotonic() + 5
+        while "content-encoding" not in (response := test_client.get("/static/app.js", headers=gzip_please)).headers:
+            assert time.monotonic() < deadline, "the expired lookup was never refreshed"
+            time.sleep(0.01)
     assert response.headers["content-encoding"] == "gzip"
     assert response.body == data
+
+
+def test_an_expired_lookup_is_refreshed_once_not_by_every_request(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+    import threading
+
+    app = App()
+    files = app.static("/static", site)
+    calls: list[str] = []
+    release = threading.Event()
+    look_up = files._look_up
+
+    def slow_look_up(request: object) -> object:
+        calls.append("look up")
+        release.wait(5)  # a slow disk: the refresh is still running while requests go on
+        return look_up(request)  # type: ignore[arg-type]
+
+    with TestClient(app) as test_client:
+        assert test_client.get("/static/hello.txt").body == b"hello world\n"
+        monkeypatch.setattr(files, "_look_up", slow_look_up)
+        for key, found in files._found.items():
+            files._found[key] = dataclasses.replace(found, until=0.0)
+        for _ in range(20):  # none of them waits for the pool, and one refresh serves them all
+            assert test_client.get("/static/hello.txt").body == b"hello world\n"
+        assert calls == ["look up"]
+        release.set()
+        deadline = time.monotonic() + 5
+        while files._refreshing or next(iter(files._found.values())).until == 0.0:
+            assert time.monotonic() < deadline, "the refresh never finished"
+            time.sleep(0.01)
+        (site / "hello.txt").unlink()  # gone: the stat check sends the request to the pool, which says 404
+        assert test_client.get("/static/hello.txt").status == 404
 
 
 def test_remembered_lookups_are_bounded(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
