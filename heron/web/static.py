@@ -188,9 +188,11 @@ class StaticFiles:
         file's ``stat``, so its answers stay right. What the refresh learns
         is what that stat cannot show, such as a precompressed sibling
         added. Sending every request to the pool once the second was up
-        instead made a herd each second: at 16k req/s, 50 lookups at once
-        and a p99 latency of 39 ms. A lookup that fails (the file is gone
-        or now refused) is forgotten, so the next request gets the answer.
+        instead made a herd each second (with 50 clients, 50 lookups at
+        once, the loop contending with the pool's threads for the GIL):
+        /static/64k.bin went from 14-16k to 17-18k req/s without it. A
+        lookup that fails (the file is gone or now refused) is forgotten,
+        so the next request gets the answer.
         """
         if key in self._refreshing:
             return

@@ -12,7 +12,7 @@ from heron.web.openfiles import OpenFile, OpenFiles
 
 
 def _open_now(fd: int) -> bool:
-    """Is ``fd`` open and still the file it was? (Only called while nothing else opens files.)"""
+    """Is ``fd`` open? (Called only while nothing else opens files, so its number is not reused.)"""
     try:
         os.fstat(fd)
     except OSError:
