@@ -57,6 +57,16 @@ def test_get_all_gives_every_value_in_order() -> None:
     assert headers.get_all("x-missing") == []
 
 
+def test_has_any_tells_whether_any_of_the_lower_case_names_is_present() -> None:
+    headers = sample()
+    assert headers.has_any(frozenset({"if-none-match", "accept"}))  # sent as "Accept"
+    assert headers.has_any(["set-cookie"])
+    assert not headers.has_any(frozenset({"range", "if-match"}))
+    assert not headers.has_any(())
+    headers.add("Range", "bytes=0-1")  # the index is rebuilt after a change
+    assert headers.has_any({"range"})
+
+
 def test_get_all_returns_a_copy() -> None:
     headers = sample()
     headers.get_all("set-cookie").append("c=3")
