@@ -675,7 +675,7 @@ def _sendfile_now(fd: int, file: SendableFile, offset: int, count: int) -> int:
         return os.sendfile(fd, file.fileno(), offset, count)
     except BlockingIOError:
         return 0
-    except (BrokenPipeError, ConnectionError) as exc:
+    except ConnectionError as exc:  # BrokenPipeError and ConnectionResetError included
         raise ClientDisconnected("client closed the connection") from exc
 
 

@@ -99,14 +99,13 @@ class OpenFiles:
     def __len__(self) -> int:
         return len(self._files)
 
-    def get(self, path: str, info: os.stat_result) -> OpenFile | None:
-        """An open descriptor of ``path`` as ``info`` (a fresh stat) describes it, or None.
+    def get(self, path: str, wanted: tuple[int, int, int, int]) -> OpenFile | None:
+        """An open descriptor of ``path`` whose ``identity`` is ``wanted`` (from a fresh stat), or None.
 
         None when the file cannot be opened, changed between the stat and
         the open, or the cache is full: the caller then lets the response
         open the path itself, as it would without this cache.
         """
-        wanted = identity(info)
         file = self._files.get(path)
         if file is not None and file.identity != wanted:
             del self._files[path]

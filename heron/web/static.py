@@ -88,6 +88,7 @@ class _Chosen:
     path: str
     stat: os.stat_result
     encoding: str | None  # Content-Encoding, None for the original
+    identity: tuple[int, int, int, int]  # openfiles.identity(stat): what a later stat must match
     etag: str
     mtime: int  # whole seconds, as Last-Modified says and preconditions compare
     validators: tuple[tuple[str, str], ...]  # what a 304 repeats: ETag, Last-Modified, Cache-Control, Vary
@@ -383,7 +384,7 @@ class StaticFiles:
         fields = validators + [("Accept-Ranges", "bytes"), ("X-Content-Type-Options", "nosniff")]
         if encoding is not None:
             fields.append(("Content-Encoding", encoding))
-        return _Chosen(path, info, encoding, etag, mtime, tuple(validators), tuple(fields))
+        return _Chosen(path, info, encoding, identity(info), etag, mtime, tuple(validators), tuple(fields))
 
     @staticmethod
     def _choose(headers: Headers, found: _Found) -> _Chosen:
@@ -437,7 +438,7 @@ class StaticFiles:
             except OSError:
                 raise HTTPError(404) from None  # removed or truncated since the stat
             return Response(data, status, fields, content_type)
-        shared = open_files.get(chosen.path, chosen.stat) if open_files is not None else None
+        shared = open_files.get(chosen.path, chosen.identity) if open_files is not None else None
         return FileResponse(chosen.path, status, fields, content_type, offset=offset, length=length, file=shared)
 
     @staticmethod
@@ -472,7 +473,7 @@ def _stat(path: str, follow: bool = True) -> os.stat_result | None:
 
 def _same_file(known: _Chosen) -> bool:
     info = _stat(known.path)
-    return info is not None and identity(info) == identity(known.stat)
+    return info is not None and identity(info) == known.identity
 
 
 # -- multipart/byteranges (RFC 9110 section 14.6) -------------------------------

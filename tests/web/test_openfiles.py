@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from heron.web.openfiles import OpenFile, OpenFiles
+from heron.web.openfiles import OpenFile, OpenFiles, identity
 
 
 def _open_now(fd: int) -> bool:
@@ -30,10 +30,10 @@ def data(tmp_path: Path) -> Path:
 def test_the_same_descriptor_serves_while_the_file_is_unchanged(data: Path) -> None:
     async def run() -> None:
         files = OpenFiles()
-        first = files.get(str(data), os.stat(data))
+        first = files.get(str(data), identity(os.stat(data)))
         assert first is not None
         assert os.pread(first.fileno(), 4, 3) == b"3456"
-        assert files.get(str(data), os.stat(data)) is first
+        assert files.get(str(data), identity(os.stat(data))) is first
         files.close()
 
     asyncio.run(run())
@@ -42,17 +42,17 @@ def test_the_same_descriptor_serves_while_the_file_is_unchanged(data: Path) -> N
 def test_a_replaced_or_rewritten_file_gets_a_new_descriptor(data: Path, tmp_path: Path) -> None:
     async def run() -> None:
         files = OpenFiles()
-        old = files.get(str(data), os.stat(data))
+        old = files.get(str(data), identity(os.stat(data)))
         assert old is not None
         replacement = tmp_path / "new.bin"
         replacement.write_bytes(b"abcdefghij")  # same size, another inode
         os.replace(replacement, data)
-        new = files.get(str(data), os.stat(data))
+        new = files.get(str(data), identity(os.stat(data)))
         assert new is not None and new is not old
         assert os.pread(new.fileno(), 10, 0) == b"abcdefghij"
         assert old.use() is None  # retired and unused: closed
         data.write_bytes(b"longer than before")  # in place: same inode, new size and mtime
-        again = files.get(str(data), os.stat(data))
+        again = files.get(str(data), identity(os.stat(data)))
         assert again is not None and again is not new
         assert os.pread(again.fileno(), 100, 0) == b"longer than before"
         files.close()
@@ -67,9 +67,9 @@ def test_a_stat_older_than_the_file_gets_no_descriptor(data: Path, tmp_path: Pat
         replacement = tmp_path / "new.bin"
         replacement.write_bytes(b"replaced")
         os.replace(replacement, data)  # between the caller's stat and the open
-        assert files.get(str(data), stale) is None
+        assert files.get(str(data), identity(stale)) is None
         assert len(files) == 0
-        assert files.get(str(tmp_path / "missing"), stale) is None
+        assert files.get(str(tmp_path / "missing"), identity(stale)) is None
 
     asyncio.run(run())
 
@@ -80,7 +80,7 @@ def test_a_fifo_in_the_files_place_is_refused_without_waiting(data: Path) -> Non
         info = os.stat(data)
         data.unlink()
         os.mkfifo(data)  # no writer: a blocking open would never return
-        assert files.get(str(data), info) is None
+        assert files.get(str(data), identity(info)) is None
         assert len(files) == 0
 
     asyncio.run(run())  # a blocking open would hang here until pytest-timeout
@@ -89,7 +89,7 @@ def test_a_fifo_in_the_files_place_is_refused_without_waiting(data: Path) -> Non
 def test_a_descriptor_in_use_stays_open_until_its_last_user_is_done(data: Path) -> None:
     async def run() -> None:
         files = OpenFiles()
-        file = files.get(str(data), os.stat(data))
+        file = files.get(str(data), identity(os.stat(data)))
         assert file is not None
         fd = file.fileno()
         user = file.use()
@@ -117,7 +117,7 @@ def test_at_most_limit_descriptors_are_kept(tmp_path: Path) -> None:
             path = tmp_path / f"f{i}"
             path.write_bytes(b"x")
             paths.append(str(path))
-        got = [files.get(path, os.stat(path)) for path in paths]
+        got = [files.get(path, identity(os.stat(path))) for path in paths]
         assert [file is not None for file in got] == [True, True, False, False]
         assert len(files) == 2
         files.close()
@@ -131,12 +131,12 @@ def test_descriptors_nobody_asks_for_are_closed_after_idle_seconds(data: Path, t
 
     async def run() -> None:
         files = OpenFiles(idle=0.05)
-        idle = files.get(str(data), os.stat(data))
-        busy = files.get(str(other), os.stat(other))
+        idle = files.get(str(data), identity(os.stat(data)))
+        busy = files.get(str(other), identity(os.stat(other)))
         assert idle is not None and busy is not None
         for _ in range(8):  # 0.2 s: four sweeps; "other" is asked for in every period
             await asyncio.sleep(0.025)
-            assert files.get(str(other), os.stat(other)) is busy
+            assert files.get(str(other), identity(os.stat(other))) is busy
         assert idle.use() is None
         assert len(files) == 1
         await asyncio.sleep(0.15)  # nobody asks any more: closed, and no timer left behind
