@@ -171,6 +171,28 @@ class HTMLResponse(Response):
 # Made once: json.dumps with any option builds a new JSONEncoder per call (0.7 of its 2.1 us for
 # a small object). encode() keeps no state between calls, so every thread may share it.
 _JSON_ENCODER: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+# The C encoder behind it, made once without the circular-reference check: encode() builds a
+# new one per call, with a fresh dict of the containers it is inside (0.8 of its 1.3 us).
+_C_MAKE_ENCODER: Any = getattr(json.encoder, "c_make_encoder", None)
+_ENCODE_CHUNKS: Final = None if _C_MAKE_ENCODER is None else _C_MAKE_ENCODER(
+    None, _JSON_ENCODER.default, json.encoder.encode_basestring, None, ":", ",", False, False, True)
+
+
+def _compact_json(data: Any) -> str:
+    """``data`` as compact JSON text, non-ASCII as is: what ``json.dumps(data, separators=(",", ":"),
+    ensure_ascii=False)`` returns, and the same errors.
+
+    Without the circular-reference check a cycle recurses until Python's
+    limit; that ``RecursionError`` is answered by encoding again with the
+    check, which raises ``ValueError`` as ``json.dumps`` does (and, for a
+    structure merely nested too deep, ``RecursionError`` again).
+    """
+    if _ENCODE_CHUNKS is None:  # no C accelerator (not CPython)
+        return _JSON_ENCODER.encode(data)
+    try:
+        return "".join(_ENCODE_CHUNKS(data, 0))
+    except RecursionError:
+        return _JSON_ENCODER.encode(data)
 
 
 class JSONResponse(Response):
@@ -179,7 +201,7 @@ class JSONResponse(Response):
     __slots__ = ()
 
     def __init__(self, data: Any, status: int = 200, headers: HeadersLike | None = None) -> None:
-        super().__init__(_JSON_ENCODER.encode(data).encode("utf-8"), status, headers, JSON)
+        super().__init__(_compact_json(data).encode("utf-8"), status, headers, JSON)
 
 
 REDIRECT_STATUSES: Final = frozenset({301, 302, 303, 307, 308})

@@ -59,6 +59,32 @@ def test_json_response_is_compact_utf8() -> None:
     assert response.header("content-type") == "application/json"
 
 
+@pytest.mark.parametrize("data", [
+    {"message": "Hello, World!"}, [1, 2.5, -0.0, 1e300, None, True, False], "é\u2028\"\\\n\x00", 7,
+    {1: "int key", 2.5: "float key", None: "null key", "nested": {"a": [{}], "b": []}}, float("nan"),
+])
+def test_json_response_body_is_what_json_dumps_gives(data: object) -> None:
+    expected = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+    assert JSONResponse(data).body == expected
+
+
+def test_json_response_refuses_what_json_dumps_refuses() -> None:
+    cycle: list[object] = []
+    cycle.append(cycle)
+    with pytest.raises(ValueError, match="Circular reference"):  # as json.dumps says it, not RecursionError
+        JSONResponse({"a": cycle})
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        JSONResponse({"a": object()})
+    with pytest.raises(TypeError, match="keys must be"):
+        JSONResponse({(1, 2): "tuple key"})
+    deep: list[object] = []
+    for _ in range(100_000):
+        deep = [deep]
+    with pytest.raises(RecursionError):
+        JSONResponse(deep)
+    assert JSONResponse({"after": "errors"}).body == b'{"after":"errors"}'  # no state left behind
+
+
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
 def test_redirect_sets_location_and_status(status: int) -> None:
     response = RedirectResponse("/login?next=%2F", status)
