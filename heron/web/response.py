@@ -41,7 +41,10 @@ def header_list(headers: HeadersLike | None) -> list[tuple[str, str]]:
     for a name that is not a token or a value holding CR, LF or NUL."""
     if not headers:
         return []
-    pairs = list(headers.items()) if isinstance(headers, Mapping) else list(headers)
+    if isinstance(headers, list):  # the usual case, tested first: isinstance against Mapping, an ABC, costs more
+        pairs = headers.copy()
+    else:
+        pairs = list(headers.items()) if isinstance(headers, Mapping) else list(headers)
     validate_headers(pairs)
     return pairs
 

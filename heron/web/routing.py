@@ -277,7 +277,7 @@ class Router:
                 allowed.update(route.handlers)
             return None
 
-        matched = _visit(self._root, path.split("/")[1:], 0, (), answer)
+        matched = _visit(self._root, path.split("/"), 1, (), answer)  # [0] is the "" before the first "/"
         if matched is not None:
             return matched
         if not allowed:
