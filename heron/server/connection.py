@@ -394,7 +394,9 @@ class HTTPConnection(asyncio.BufferedProtocol):
         """Write ``response``; (status, body bytes sent) for the access log.
 
         The byte count is 0 where the writer sends no body (HEAD, 204, 304),
-        whatever the app put in the response.
+        whatever the app put in the response. A ``FileResponse`` on plain
+        TCP goes out with ``sendfile`` (``_send_file``); over TLS, which
+        encrypts in user space, it is streamed like any other body.
         """
         _check_final_status(response.status)
         writer = self._new_writer(head)
@@ -406,24 +408,23 @@ class HTTPConnection(asyncio.BufferedProtocol):
             self._must_close = self._must_close or not writer.keep_alive
             return response.status, len(response.body) if writer.sends_body else 0
         if isinstance(response, FileResponse) and self._plain_socket():
-            self._cork(True)
+            return response.status, await self._send_file(writer, response, date)
         try:
-            self._write(writer.head(response.status, response.headers, None, date=date))
-            self._response_started = True
-            self._must_close = self._must_close or not writer.keep_alive
-            if not writer.sends_body:  # HEAD, 204, 304: produce nothing nobody will receive
-                return response.status, 0
+            if not self._write_head(writer, response, date):
+                return response.status, 0  # HEAD, 204, 304: produce nothing nobody will receive
             return response.status, await self._send_body(writer, response)
         finally:
-            self._cork(False)
             await response.discard()  # whatever happened, the body's producer is released now
 
+    def _write_head(self, writer: ResponseWriter, response: StreamingResponse, date: str) -> bool:
+        """Write the head of a response whose body follows; whether the writer will send a body."""
+        self._write(writer.head(response.status, response.headers, None, date=date))
+        self._response_started = True
+        self._must_close = self._must_close or not writer.keep_alive
+        return writer.sends_body
+
     async def _send_body(self, writer: ResponseWriter, response: StreamingResponse) -> int:
-        """Stream a body (sendfile for a file on plain TCP); the bytes sent."""
-        if isinstance(response, FileResponse):
-            sent = await self._sendfile(response)
-            if sent is not None:
-                return sent
+        """Stream a body; the bytes sent."""
         size = 0
         async for data in response.chunks():
             if self._gone:
@@ -435,42 +436,46 @@ class HTTPConnection(asyncio.BufferedProtocol):
         self._write(writer.end(response.trailers))
         return size
 
-    async def _sendfile(self, response: FileResponse) -> int | None:
-        """Send a file region with ``sendfile(2)`` (zero-copy on plain TCP); the bytes sent.
+    async def _send_file(self, writer: ResponseWriter, response: FileResponse, date: str) -> int:
+        """Send a file response on plain TCP: the head, then the file region with ``sendfile(2)``
+        (zero-copy), corked from the head to the last byte; the body bytes sent.
 
-        None over TLS (it encrypts in user space: there is nothing to hand
-        the kernel): nothing has been sent, and the caller streams the file
-        like any other body. While the transport holds no bytes of its own,
-        the file goes straight to the socket with ``os.sendfile``, which
-        takes a small file whole without a turn of the loop. Once the
-        socket is full, a segment waits for it through ``loop.sendfile``;
-        sendfile bypasses the transport's buffer, so ``pause_writing``
-        never fires, and instead each segment must leave within
-        ``write_timeout`` or the client is too slow and is dropped.
-        asyncio's own fallback is not used because it swaps the protocol
-        out for the transfer, bypassing heron's backpressure.
+        While the transport holds no bytes of its own, the file goes
+        straight to the socket with ``os.sendfile``, which takes a small
+        file whole without a turn of the loop. Once the socket is full, a
+        segment waits for it through ``loop.sendfile``; sendfile bypasses
+        the transport's buffer, so ``pause_writing`` never fires, and
+        instead each segment must leave within ``write_timeout`` or the
+        client is too slow and is dropped. asyncio's own fallback is not
+        used because it swaps the protocol out for the transfer, bypassing
+        heron's backpressure. The response's own reader (for TLS and the
+        test client) is never started here, so there is nothing to discard.
         """
-        transport = self.transport
-        assert transport is not None
-        sock = self._plain_socket()
-        if sock is None:
-            return None
-        fd = sock.fileno()
-        sent = 0
-        with response.open() as file:
-            while sent < response.length:
-                if self._gone:
-                    raise ClientDisconnected("client closed the connection")
-                offset, count = response.offset + sent, response.length - sent
-                n = 0
-                if not transport.get_write_buffer_size():
-                    n = _sendfile_now(fd, file, offset, count)
-                if not n:
-                    n = await self._sendfile_when_writable(file, offset, min(_SENDFILE_SEGMENT, count))
-                if n == 0:
-                    raise OSError(f"{response.path}: file shorter than the {response.length} bytes promised")
-                sent += n
-        return sent
+        self._cork(True)
+        try:
+            if not self._write_head(writer, response, date):
+                return 0
+            transport = self.transport
+            sock = self._socket
+            assert transport is not None and sock is not None
+            fd = sock.fileno()
+            sent = 0
+            with response.open() as file:
+                while sent < response.length:
+                    if self._gone:
+                        raise ClientDisconnected("client closed the connection")
+                    offset, count = response.offset + sent, response.length - sent
+                    n = 0
+                    if not transport.get_write_buffer_size():
+                        n = _sendfile_now(fd, file, offset, count)
+                    if not n:
+                        n = await self._sendfile_when_writable(file, offset, min(_SENDFILE_SEGMENT, count))
+                    if n == 0:
+                        raise OSError(f"{response.path}: file shorter than the {response.length} bytes promised")
+                    sent += n
+            return sent
+        finally:
+            self._cork(False)
 
     async def _sendfile_when_writable(self, file: SendableFile, offset: int, count: int) -> int:
         """Up to ``count`` bytes of ``file`` once the socket takes them, within ``write_timeout``.
