@@ -22,8 +22,10 @@ from heron.protocol.headers import split_comma_list
 
 # RFC 9110 section 5.6.2: field names are tokens.
 _TOKENS: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-# RFC 9110 section 5.5: CR, LF and NUL may never appear in a field value.
-_FORBIDDEN_IN_VALUE: Final = re.compile(r"[\r\n\x00]")
+# RFC 9110 section 5.5: a field value is visible characters, SP, HTAB and obs-text. CR, LF and
+# NUL would split or cut the response; the other controls are no more valid, and the parser
+# refuses all of them in requests, so the writer does the same for responses.
+_FORBIDDEN_IN_VALUE: Final = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 # Framing and connection fields belong to the writer: the app's are read
 # (Content-Length checked, Connection: close honoured), never copied as they are.
 _SERVER_OWNED: Final = frozenset({"transfer-encoding", "connection", "keep-alive", "content-length"})
@@ -62,7 +64,8 @@ _MAX_CHECKED: Final = 4096
 
 
 def validate_headers(headers: list[tuple[str, str]]) -> None:
-    """Raise ``HeaderError`` unless every name is a token and no value holds CR, LF or NUL.
+    """Raise ``HeaderError`` unless every name is a token and no value holds a control
+    character (CR, LF, NUL or any other but HTAB).
 
     A field already seen valid is not checked again: a response's headers
     are checked when the app builds it and again here in the writer, and
@@ -83,7 +86,7 @@ def validate_headers(headers: list[tuple[str, str]]) -> None:
         if _TOKENS.fullmatch(name) is None:
             raise HeaderError(f"invalid header name {name!r}")
         if _FORBIDDEN_IN_VALUE.search(value):
-            raise HeaderError(f"header {name!r} has CR, LF or NUL in its value")
+            raise HeaderError(f"header {name!r} has a control character (CR, LF, NUL, ...) in its value")
         if type(field) is tuple and type(name) is str and type(value) is str:
             if len(checked) >= _MAX_CHECKED:
                 checked.clear()

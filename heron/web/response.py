@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from datetime import datetime
@@ -22,7 +23,7 @@ from urllib.parse import quote
 
 from heron.blocking import run_blocking
 from heron.errors import reason_phrase
-from heron.protocol.writer import validate_headers
+from heron.protocol.writer import HeaderError, validate_headers
 from heron.web.cookies import delete_cookie_header, set_cookie_header
 from heron.web.mediatypes import media_type
 from heron.web.openfiles import OpenFile
@@ -38,7 +39,7 @@ HeadersLike = Mapping[str, str] | Iterable[tuple[str, str]]
 
 def header_list(headers: HeadersLike | None) -> list[tuple[str, str]]:
     """``headers`` as a new list of pairs, validated: ``ValueError`` (a ``HeaderError``)
-    for a name that is not a token or a value holding CR, LF or NUL."""
+    for a name that is not a token or a value holding a control character (HTAB aside)."""
     if not headers:
         return []
     if isinstance(headers, list):  # the usual case, tested first: isinstance against Mapping, an ABC, costs more
@@ -55,9 +56,10 @@ class Response:
     A ``str`` body is sent as UTF-8 (``text/plain; charset=utf-8`` unless
     ``content_type`` says otherwise); ``bytes`` are sent as they are, with
     no Content-Type unless one is given. ``headers`` is a dict or a list of
-    pairs; it is validated here, so a CR, LF or NUL in a value raises
-    ``ValueError`` now rather than a 500 at send time. Content-Length and
-    Transfer-Encoding are the server's to set.
+    pairs; it is validated here, so a control character in a value (CR,
+    LF, NUL or another; HTAB is allowed) raises ``ValueError`` now rather
+    than a 500 at send time. Content-Length and Transfer-Encoding are the
+    server's to set.
     """
 
     __slots__ = ("status", "headers", "body")
@@ -208,6 +210,7 @@ class JSONResponse(Response):
 
 
 REDIRECT_STATUSES: Final = frozenset({301, 302, 303, 307, 308})
+_SPLITTING: Final = re.compile(r"[\r\n\x00]")
 # Printable ASCII but space stays as it is (so "%XX" escapes and reserved
 # characters survive); space, other controls and non-ASCII are escaped.
 _URL_SAFE: Final = "".join(chr(c) for c in range(0x21, 0x7F))
@@ -237,7 +240,8 @@ class RedirectResponse(Response):
             raise ValueError(f"redirect status must be one of {sorted(REDIRECT_STATUSES)}, got {status!r}")
         if not isinstance(url, str) or not url:
             raise ValueError("redirect url must be a non-empty str")
-        validate_headers([("Location", url)])
+        if _SPLITTING.search(url):  # an attempt to add fields or cut the head: refused, not encoded
+            raise HeaderError("redirect url has CR, LF or NUL in it")
         super().__init__(b"", status, headers)
         self.headers.append(("Location", quote(url, safe=_URL_SAFE)))
 

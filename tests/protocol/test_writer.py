@@ -376,6 +376,9 @@ def test_repeated_app_fields_keep_their_order() -> None:
         ("X-Evil", "a\nb"),
         ("X-Evil", "a\rb"),
         ("X-Evil", "a\x00b"),
+        ("X-Evil", "a\x1bb"),  # ESC and the other controls: not field-vchar (RFC 9110 section 5.5)
+        ("X-Evil", "a\x7fb"),
+        ("X-Evil", "\x0b"),
         ("X-Evil\r\nX-Other", "v"),
         ("X-Evil\n", "v"),
         ("X\x00Evil", "v"),
@@ -391,6 +394,11 @@ def test_unsafe_header_name_or_value_raises_and_is_never_serialised(header: tupl
         writer.complete(200, [header], b"", date=DATE)
     with pytest.raises(HeaderError):
         writer.head(200, [("X-Fine", "ok"), header], date=DATE)
+
+
+def test_tab_space_and_obs_text_in_a_value_are_sent() -> None:
+    data = ResponseWriter("GET", "1.1", True).complete(200, [("X-Fine", "a\tb c\xe9")], b"", date=DATE)
+    assert b"\r\nX-Fine: a\tb c\xe9\r\n" in data
 
 
 @pytest.mark.parametrize("value", ["caf\u20ac", "\u4e2d\u6587", "emoji \U0001f600"])

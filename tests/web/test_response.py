@@ -112,7 +112,7 @@ def test_redirect_with_cr_lf_nul_or_empty_url_is_refused(url: str) -> None:
 
 
 def test_redirect_percent_encodes_spaces_and_non_ascii_but_keeps_escapes() -> None:
-    assert RedirectResponse("/caf\u00e9 menu?q=%20x\t").header("location") == "/caf%C3%A9%20menu?q=%20x%09"
+    assert RedirectResponse("/caf\u00e9 menu?q=%20x\t\x1b\x7f").header("location") == "/caf%C3%A9%20menu?q=%20x%09%1B%7F"
 
 
 def test_streaming_response_keeps_its_content() -> None:
