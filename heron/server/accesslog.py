@@ -9,7 +9,10 @@ character or line separator) in JSON.
 
 The client is ``request.client``: the address ``--proxy-headers``
 resolved, else the socket's peer. The target is the request-target as
-received (before ``--root-path`` is put back in front of the path).
+received (before ``--root-path`` is put back in front of the path). An
+answer sent without a request head (a malformed head, one that did not
+arrive in time, a refused connection) is logged too, with no request:
+``"-"`` in Combined, null method, target, version and duration in JSON.
 """
 
 from __future__ import annotations
@@ -47,9 +50,9 @@ def _iso_time(second: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second))
 
 
-def _referer_and_user_agent(head: RequestHead) -> tuple[str | None, str | None]:
+def _referer_and_user_agent(head: RequestHead | None) -> tuple[str | None, str | None]:
     referer = user_agent = None
-    for name, value in head.headers:
+    for name, value in head.headers if head is not None else ():
         lname = name.lower()
         if lname == "referer":
             referer = value
@@ -58,25 +61,29 @@ def _referer_and_user_agent(head: RequestHead) -> tuple[str | None, str | None]:
     return referer, user_agent
 
 
-def _combined(when: str, client: str, head: RequestHead, status: int, size: int, duration: float) -> str:
+def _combined(when: str, client: str, head: RequestHead | None, status: int, size: int,
+              duration: float | None) -> str:
     """Combined Log Format, as Apache and nginx write it; no duration, so every CLF parser still reads it."""
     referer, user_agent = _referer_and_user_agent(head)
-    return '%s - - [%s] "%s %s HTTP/%s" %d %s "%s" "%s"' % (
-        client or "-", when, head.method, _escape(head.target), head.http_version, status, size if size else "-",
+    request = "-" if head is None else "%s %s HTTP/%s" % (head.method, _escape(head.target), head.http_version)
+    return '%s - - [%s] "%s" %d %s "%s" "%s"' % (
+        client or "-", when, request, status, size if size else "-",
         "-" if referer is None else _escape(referer), "-" if user_agent is None else _escape(user_agent))
 
 
-def _json(when: str, client: str, head: RequestHead, status: int, size: int, duration: float) -> str:
+def _json(when: str, client: str, head: RequestHead | None, status: int, size: int, duration: float | None) -> str:
     """One JSON object; an absent Referer or User-Agent is null; the duration in milliseconds."""
     referer, user_agent = _referer_and_user_agent(head)
     return _JSON.encode({
-        "time": when, "client": client, "method": head.method, "target": head.target,
-        "http_version": head.http_version, "status": status, "bytes": size,
-        "referer": referer, "user_agent": user_agent, "duration_ms": round(duration * 1000, 3),
+        "time": when, "client": client, "method": head and head.method, "target": head and head.target,
+        "http_version": head and head.http_version, "status": status, "bytes": size,
+        "referer": referer, "user_agent": user_agent,
+        "duration_ms": None if duration is None else round(duration * 1000, 3),
     })
 
 
-_FORMATS: dict[str, tuple[Callable[[int], str], Callable[[str, str, RequestHead, int, int, float], str]]] = {
+_Format = Callable[[str, str, RequestHead | None, int, int, float | None], str]
+_FORMATS: dict[str, tuple[Callable[[int], str], _Format]] = {
     "combined": (_clf_time, _combined),
     "json": (_iso_time, _json),
 }
@@ -93,7 +100,11 @@ class AccessLog:
         clock, self._line = _FORMATS[format]
         self._clock = SecondCache(clock)
 
-    def record(self, client: str, head: RequestHead, status: int, size: int, duration: float) -> None:
-        """Log one response: ``size`` body bytes sent, ``duration`` seconds from its head to its last byte."""
+    def record(self, client: str, head: RequestHead | None, status: int, size: int, duration: float | None) -> None:
+        """Log one response: ``size`` body bytes sent, ``duration`` seconds from its head to its last byte.
+
+        ``head`` and ``duration`` are None for an answer sent before any
+        request head was read (a malformed one, a timeout, a refusal).
+        """
         if logger.isEnabledFor(logging.INFO):
             logger.info("%s", self._line(self._clock.now(), client, head, status, size, duration))

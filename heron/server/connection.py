@@ -577,10 +577,13 @@ class HTTPConnection(asyncio.BufferedProtocol):
             transport.write(data)
 
     def _send_error_and_close(self, status: int, detail: str, headers: list[tuple[str, str]] | None = None) -> None:
-        head = self._head
-        writer = ResponseWriter(head.method if head else "GET", "1.1", False)
+        """Answer before any request head was read (malformed, too slow, refused), log it, and close."""
+        writer = ResponseWriter("GET", "1.1", False)
         response = error_response(status, detail, headers)
         self._write(writer.complete(response.status, response.headers, response.body, date=self.state.dates.now()))
+        access_log = self.state.access_log
+        if access_log is not None:
+            access_log.record(self.client[0], None, status, len(response.body), None)
         self._close()
 
     def shutdown(self) -> None:

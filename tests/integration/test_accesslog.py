@@ -8,7 +8,7 @@ import re
 import requests
 
 from .conftest import Serve
-from .support import exchange, get
+from .support import exchange, get, recv_until_close
 
 CLF = re.compile(
     r'^127\.0\.0\.1 - - \[\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2} \+0000\] '
@@ -90,3 +90,24 @@ def test_json_access_log_cannot_be_forged(serve: Serve) -> None:
     assert line.isascii() and line.isprintable()
     entry = json.loads(line)
     assert (entry["user_agent"], entry["status"], entry["client"]) == (evil, 404, "127.0.0.1")
+
+
+def test_answers_without_a_request_head_are_logged_with_no_request(serve: Serve) -> None:
+    server = serve("--header-timeout", "0.5", access_log=True)
+    assert exchange(server, b"GET / HTTP/1.1\r\nBad Name: x\r\n\r\n").data.startswith(b"HTTP/1.1 400 ")
+    with server.connect() as sock:
+        sock.sendall(b"GET /plaintext HTTP/1.1\r\n")  # and nothing more: 408 after the header timeout
+        assert recv_until_close(sock).data.startswith(b"HTTP/1.1 408 ")
+    log = server.wait_for_stderr(r'"-" 408 \d+ "-" "-"$')
+    assert re.search(r'^127\.0\.0\.1 - - \[[^]]+\] "-" 400 \d+ "-" "-"$', log, re.MULTILINE), log
+    assert "Bad Name" not in log.replace("invalid header name", "")
+
+
+def test_json_answer_without_a_request_head_has_null_request_fields(serve: Serve) -> None:
+    server = serve("--access-log-format", "json", access_log=True)
+    exchange(server, b"\x16\x03\x01 not http at all\r\n\r\n")
+    entry = access_entries(server.wait_for_stderr(r'"status": 400'))[0]
+    assert {key: entry[key] for key in ("method", "target", "http_version", "duration_ms", "referer")} == dict.fromkeys(
+        ("method", "target", "http_version", "duration_ms", "referer"))
+    assert (entry["status"], entry["client"]) == (400, "127.0.0.1")
+    assert isinstance(entry["bytes"], int) and entry["bytes"] > 0

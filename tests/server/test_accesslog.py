@@ -38,8 +38,8 @@ def test_client_values_are_escaped(caplog: pytest.LogCaptureFixture) -> None:
     assert line.endswith('"x\\" 200 \\"\\\\evil\\x1b[31m"')
 
 
-def json_line(caplog: pytest.LogCaptureFixture, client: str, request: RequestHead, status: int, size: int,
-              duration: float) -> str:
+def json_line(caplog: pytest.LogCaptureFixture, client: str, request: RequestHead | None, status: int, size: int,
+              duration: float | None) -> str:
     with caplog.at_level(logging.INFO, logger="heron.access"):
         AccessLog("json").record(client, request, status, size, duration)
     return caplog.records[-1].getMessage()
@@ -72,3 +72,16 @@ def test_json_line_cannot_be_forged(caplog: pytest.LogCaptureFixture) -> None:
 def test_unknown_format_is_refused() -> None:
     with pytest.raises(ValueError, match="combined, json"):
         AccessLog("apache")
+
+
+def test_an_answer_without_a_request_head_is_logged_with_no_request(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="heron.access"):
+        AccessLog().record("192.0.2.7", None, 400, 11, None)
+    m = CLF.match(caplog.records[0].getMessage())
+    assert m is not None
+    assert (m.group(1), m.group(3), m.group(4), m.group(5), m.group(6), m.group(7)) == (
+        "192.0.2.7", "-", "400", "11", "-", "-")
+    entry = json.loads(json_line(caplog, "192.0.2.7", None, 408, 15, None))
+    del entry["time"]
+    assert entry == {"client": "192.0.2.7", "method": None, "target": None, "http_version": None, "status": 408,
+                     "bytes": 15, "referer": None, "user_agent": None, "duration_ms": None}
