@@ -39,6 +39,30 @@ def identity(info: os.stat_result) -> tuple[int, int, int, int]:
     return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns
 
 
+def open_if_same(path: str, wanted: tuple[int, int, int, int]) -> int | None:
+    """A read-only descriptor of ``path`` if it is still the file ``wanted`` (an ``identity``) names, else None.
+
+    None too when it cannot be opened: it was replaced, rewritten or removed
+    since the caller's stat.
+    """
+    try:
+        # O_NONBLOCK: should a FIFO have taken the file's place, opening it must not wait for a
+        # writer (with the event loop or a pool thread stopped). Cleared once the descriptor is the file.
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        same = identity(os.fstat(fd)) == wanted
+        if same:
+            os.set_blocking(fd, True)
+    except OSError:
+        same = False
+    if not same:
+        os.close(fd)
+        return None
+    return fd
+
+
 class OpenFile:
     """A read-only descriptor that responses share; see the module docstring.
 
@@ -125,22 +149,8 @@ class OpenFiles:
 
     @staticmethod
     def _open(path: str, wanted: tuple[int, int, int, int]) -> OpenFile | None:
-        try:
-            # O_NONBLOCK: should a FIFO have taken the file's place, opening it must not wait for
-            # a writer with the event loop stopped. Cleared once the descriptor is known to be the file.
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
-        except OSError:
-            return None
-        try:
-            opened = identity(os.fstat(fd))
-            if opened == wanted:
-                os.set_blocking(fd, True)
-        except OSError:
-            opened = None
-        if opened != wanted:  # replaced between the caller's stat and this open
-            os.close(fd)
-            return None
-        return OpenFile(fd, wanted)
+        fd = open_if_same(path, wanted)
+        return None if fd is None else OpenFile(fd, wanted)
 
     def _sweep(self) -> None:
         """Close what nobody asked for since the last sweep; come back while anything is open."""

@@ -447,20 +447,21 @@ def test_kept_descriptors_belong_to_one_loop_at_a_time(tmp_path: Path) -> None:
 
     root = tmp_path / "owned"
     root.mkdir()
-    (root / "f.txt").write_text("owned\n")
+    owned = b"owned\n" * 40_000  # above SMALL_FILE: sent from a descriptor, not from memory
+    (root / "f.bin").write_bytes(owned)
     app = App()
     files = app.static("/s", root)
     with live_server(app, loop="asyncio") as url, TestClient(app) as client:
         for _ in range(3):  # the first looks the file up in the pool; the others are answered on the loop
-            assert requests.get(url + "/s/f.txt", timeout=10).text == "owned\n"
+            assert requests.get(url + "/s/f.bin", timeout=10).content == owned
         server_loop = files._open_loop
         assert server_loop is not None and files._open_files is not None and len(files._open_files) == 1
         for _ in range(3):
-            assert client.get("/s/f.txt").text == "owned\n"
+            assert client.get("/s/f.bin").body == owned
         assert files._open_loop is server_loop  # not taken from a loop that still runs
     with TestClient(app) as client:
         for _ in range(3):
-            assert client.get("/s/f.txt").text == "owned\n"
+            assert client.get("/s/f.bin").body == owned
         assert files._open_loop is not server_loop  # the server's loop is closed: taken over
 
 

@@ -633,3 +633,66 @@ def test_remembered_lookups_are_bounded(site: Path, monkeypatch: pytest.MonkeyPa
             assert 0 < len(files._found) <= 3
         for i in range(10):  # forgotten ones are looked up again, and still right
             assert test_client.get(f"/s/f{i}.txt").body == str(i).encode()
+
+
+# -- small files kept in memory (SMALL_FILE, MEMORY_BUDGET) ------------------------------------
+
+
+def test_a_small_file_is_answered_from_memory_with_no_descriptor(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = App()
+    files = app.static("/static", site)
+    with TestClient(app) as test_client:
+        assert test_client.get("/static/app.js").body == (site / "app.js").read_bytes()  # the lookup reads it
+        opened: list[str] = []
+        real_open = os.open
+        monkeypatch.setattr(os, "open", lambda path, *args: opened.append(path) or real_open(path, *args))
+        for _ in range(3):
+            response = test_client.get("/static/app.js")
+            assert (response.status, response.body) == (200, (site / "app.js").read_bytes())
+        ranged = test_client.get("/static/app.js", headers={"Range": "bytes=15-29"})
+        assert (ranged.status, ranged.body) == (206, b"console.log(1)\n")
+        parts = test_client.get("/static/app.js", headers={"Range": "bytes=0-6,-3"})
+        assert parts.status == 206 and b"\r\n\r\nconsole\r\n" in parts.body and b"\r\n\r\n1)\n\r\n" in parts.body
+        assert test_client.head("/static/app.js").headers["content-length"] == str(len(response.body))
+        assert opened == [], "a kept small file was opened again"
+        assert files._open_files is None or len(files._open_files) == 0
+
+
+def test_a_small_file_rewritten_in_place_unseen_by_stat_is_sent_anew_after_the_next_lookup(site: Path) -> None:
+    """Same size, same inode, mtime put back: no stat can tell. The next lookup (LOOKUP_TTL) reads it again."""
+    import dataclasses
+
+    path = site / "hello.txt"
+    app = App()
+    files = app.static("/static", site)
+    with TestClient(app) as test_client:
+        assert test_client.get("/static/hello.txt").body == b"hello world\n"
+        before = path.stat()
+        with open(path, "r+b") as file:  # in place: the inode stays
+            file.write(b"HELLO")
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+        assert test_client.get("/static/hello.txt").body == b"hello world\n"  # within LOOKUP_TTL: as looked up
+        for key, found in files._found.items():
+            files._found[key] = dataclasses.replace(found, until=0.0)
+        test_client.get("/static/hello.txt")  # finds the lookup expired: refreshed in the pool
+        deadline = time.monotonic() + 5
+        while (body := test_client.get("/static/hello.txt").body) != b"HELLO world\n":
+            assert body == b"hello world\n" and time.monotonic() < deadline, "never read again"
+            time.sleep(0.01)
+
+
+def test_memory_budget_lets_the_oldest_lookups_go(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import heron.web.static as static_module
+
+    monkeypatch.setattr(static_module, "MEMORY_BUDGET", 2500)
+    for i in range(6):
+        (site / f"k{i}.txt").write_bytes(bytes([65 + i]) * 1000)
+    app = App()
+    files = app.static("/s", site)
+    with TestClient(app) as test_client:
+        for i in range(6):
+            assert test_client.get(f"/s/k{i}.txt").body == bytes([65 + i]) * 1000
+            assert files._contents_size == sum(len(data) for _, data in files._contents.values()) <= 2500
+        assert sorted(files._contents) == [str(site / "k4.txt"), str(site / "k5.txt")]  # the last two looked up
+        for i in range(6):  # let go of: sent from the file instead, still right
+            assert test_client.get(f"/s/k{i}.txt").body == bytes([65 + i]) * 1000
