@@ -16,8 +16,9 @@ One request goes through these steps, each in its own function:
 
 File system work runs in the thread pool, so a slow disk never stalls
 the event loop; a file found there is remembered, and requests for it are
-answered on the loop after one ``stat`` shows it unchanged; the lookup is
-done again in the pool every ``LOOKUP_TTL`` (one second). See
+answered on the loop while a ``stat`` (one per ``STAT_REUSE``, 10 ms)
+shows it unchanged; the lookup is done again in the pool every
+``LOOKUP_TTL`` (one second). See
 docs/static.md for the behaviour in full.
 """
 
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import math
 import os
 import re
 import secrets
@@ -83,6 +85,9 @@ _CONDITIONAL: Final = frozenset({"if-match", "if-unmodified-since", "if-none-mat
 LOOKUP_TTL: Final = 1.0
 """Seconds after which a file lookup (path resolution, symlink checks, precompressed siblings) is
 done again, in the background; until then it is reused while the file's stat is unchanged."""
+STAT_REUSE: Final = 0.01
+"""Seconds for which one ``stat`` showing a remembered file unchanged answers for the requests after it:
+a busy file is stat'ed about a hundred times a second, not once per request."""
 MAX_REMEMBERED: Final = 4096
 """Lookups kept at most (per ``StaticFiles``); when full, all are forgotten and looked up again."""
 MAX_LISTED: Final = 10_000
@@ -103,7 +108,7 @@ class _Chosen:
     fields: tuple[tuple[str, str], ...]  # those and the rest of a file response's own fields
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Found:
     """What a lookup learned about the file a URL names, and until when it is trusted."""
 
@@ -111,16 +116,23 @@ class _Found:
     siblings: tuple[_Chosen, ...]  # the precompressed ones that may be sent, br first
     content_type: str  # from the original's name, never ".gz"
     until: float  # time.monotonic() after which the file system is asked again
+    checked: float = -math.inf  # time.monotonic() of the last stat on the loop that found them unchanged
 
-    def unchanged(self) -> bool:
+    def unchanged(self, now: float) -> bool:
         """The file and its siblings are still what was found: same inode, size and mtime.
 
-        One ``stat`` each, so a file rewritten since the lookup is never
-        sent with the old length or validators.
+        One ``stat`` each, at most every ``STAT_REUSE`` seconds, so a file
+        rewritten since the lookup is not sent with the old length or
+        validators once that short time has passed.
         """
+        if now - self.checked < STAT_REUSE:
+            return True
         if not _same_file(self.original):
             return False
-        return not self.siblings or all(_same_file(sibling) for sibling in self.siblings)
+        if self.siblings and not all(_same_file(sibling) for sibling in self.siblings):
+            return False
+        self.checked = now
+        return True
 
 
 class StaticFiles:
@@ -188,8 +200,9 @@ class StaticFiles:
         if request.method in ("GET", "HEAD"):
             key = (request.root_path, request.raw_path)
             found = self._found.get(key)
-            if found is not None and found.unchanged():
-                if found.until <= time.monotonic():
+            now = time.monotonic()
+            if found is not None and found.unchanged(now):
+                if found.until <= now:
                     self._refresh(key, request)
                 return self._file_response(request, found, self._open_files_here())
         return await run_blocking(self.respond, request)

@@ -20,6 +20,8 @@ import pytest
 import requests
 import trustme
 
+from heron.web.static import STAT_REUSE
+
 from .conftest import Serve, ServerPool
 from .support import ResponseReader, Server, app_spec, get, recv_until_close, request
 
@@ -432,8 +434,10 @@ def test_kept_descriptors_serve_clients_at_once_and_follow_the_file(tmp_path: Pa
         second = os.urandom(700_000)
         (root / "next.bin").write_bytes(second)
         os.replace(root / "next.bin", root / "f.bin")  # same size, another inode
+        time.sleep(STAT_REUSE)  # until then the stat that found the file unchanged still answers
         assert requests.get(url + "/s/f.bin", timeout=10).content == second
         (root / "f.bin").write_bytes(b"short now")  # in place: same inode, shorter
+        time.sleep(STAT_REUSE)
         response = requests.get(url + "/s/f.bin", timeout=10)
         assert response.content == b"short now"
         assert response.headers["Content-Length"] == "9"

@@ -15,7 +15,7 @@ from heron.web.app import App
 from heron.web.mediatypes import media_type
 from heron.web.response import FileResponse
 from heron.web.safepath import is_inside, resolve_inside, url_segments
-from heron.web.static import StaticFiles, accepted_encodings, coding_quality
+from heron.web.static import STAT_REUSE, StaticFiles, accepted_encodings, coding_quality
 from heron.testing import TestClient, TestResponse
 
 BIG = bytes(range(256)) * 1024  # 256 KiB: above SMALL_FILE, so a FileResponse
@@ -322,6 +322,7 @@ def test_etag_changes_when_the_file_changes(client: TestClient, site: Path) -> N
     before = client.get("/static/hello.txt").headers["etag"]
     assert client.get("/static/hello.txt").headers["etag"] == before  # answered from the remembered lookup
     (site / "hello.txt").write_text("changed, and longer\n")
+    time.sleep(STAT_REUSE)
     changed = client.get("/static/hello.txt")  # within LOOKUP_TTL: the stat check still sees the change
     assert changed.headers["etag"] != before
     assert changed.body == b"changed, and longer\n"
@@ -696,3 +697,25 @@ def test_memory_budget_lets_the_oldest_lookups_go(site: Path, monkeypatch: pytes
         assert sorted(files._contents) == [str(site / "k4.txt"), str(site / "k5.txt")]  # the last two looked up
         for i in range(6):  # let go of: sent from the file instead, still right
             assert test_client.get(f"/s/k{i}.txt").body == bytes([65 + i]) * 1000
+
+
+def test_one_stat_answers_for_the_requests_within_stat_reuse(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import heron.web.static as static_module
+
+    app = App()
+    app.static("/static", site)
+    with TestClient(app) as test_client:
+        before = test_client.get("/static/hello.txt")
+        stats: list[str] = []
+        real_stat = os.stat
+        monkeypatch.setattr(os, "stat", lambda path, *a, **k: stats.append(str(path)) or real_stat(path, *a, **k))
+        monkeypatch.setattr(static_module, "STAT_REUSE", 3600.0)
+        assert test_client.get("/static/hello.txt").body == b"hello world\n"  # the loop's first stat of it
+        (site / "hello.txt").write_text("changed, and longer\n")
+        for _ in range(5):
+            same = test_client.get("/static/hello.txt")  # the old bytes with their own validators: never a mix
+            assert (same.body, same.headers["etag"]) == (b"hello world\n", before.headers["etag"])
+        assert len(stats) == 1
+        monkeypatch.setattr(static_module, "STAT_REUSE", 0.0)
+        changed = test_client.get("/static/hello.txt")
+    assert changed.body == b"changed, and longer\n" and changed.headers["etag"] != before.headers["etag"]
