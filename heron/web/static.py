@@ -423,12 +423,10 @@ class StaticFiles:
         ``MEMORY_BUDGET``, the files looked up longest ago are let go.
         """
         size = chosen.stat.st_size
-        if size >= SMALL_FILE:
-            return
-        data = _read_whole(chosen.path, chosen.identity)
+        data = _read_whole(chosen.path, chosen.identity) if size < SMALL_FILE else None
         contents = self._contents
         with self._contents_lock:
-            old = contents.pop(chosen.path, None)
+            old = contents.pop(chosen.path, None)  # also when the file has grown past SMALL_FILE
             if old is not None:
                 self._contents_size -= len(old[1])
             if data is None:

@@ -719,3 +719,15 @@ def test_one_stat_answers_for_the_requests_within_stat_reuse(site: Path, monkeyp
         monkeypatch.setattr(static_module, "STAT_REUSE", 0.0)
         changed = test_client.get("/static/hello.txt")
     assert changed.body == b"changed, and longer\n" and changed.headers["etag"] != before.headers["etag"]
+
+
+def test_a_kept_file_grown_past_small_file_is_let_go(site: Path) -> None:
+    app = App()
+    files = app.static("/static", site)
+    with TestClient(app) as test_client:
+        assert test_client.get("/static/hello.txt").body == b"hello world\n"
+        assert str(site / "hello.txt") in files._contents
+        (site / "hello.txt").write_bytes(BIG)  # 256 KiB: sent from the file from now on
+        time.sleep(STAT_REUSE)
+        assert test_client.get("/static/hello.txt").body == BIG
+        assert files._contents == {} and files._contents_size == 0
