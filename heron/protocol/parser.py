@@ -87,6 +87,7 @@ class RequestParser:
         "_state",
         "_remaining",
         "_body_total",
+        "_valid_host",
         "_error",
     )
 
@@ -98,6 +99,7 @@ class RequestParser:
         self._state = _HEAD
         self._remaining = 0  # bytes left in the current Content-Length body or chunk
         self._body_total = 0  # chunked body bytes so far, for max_body_bytes
+        self._valid_host: str | None = None  # the last Host value that passed the check
         self._error: ProtocolError | None = None
 
     # -- buffer ---------------------------------------------------------
@@ -202,13 +204,13 @@ class RequestParser:
         m = _REQUEST_LINE.fullmatch(line)
         if m is None:
             raise ProtocolError(400, _diagnose_request_line(line))
-        major, minor = m.group(3), m.group(4)
+        raw_method, raw_target, major, minor = m.groups()
         if major != b"1":
             raise ProtocolError(505, "HTTP version not supported")
         # RFC 9112 section 2.3: a higher 1.x minor version is answered as 1.1.
         version = "1.0" if minor == b"0" else "1.1"
-        method = m.group(1).decode("ascii")
-        target = m.group(2).decode("ascii")
+        method = raw_method.decode("ascii")
+        target = raw_target.decode("ascii")
 
         limits = self.limits
         if block.count(b"\r\n") > limits.max_header_count:
@@ -243,8 +245,10 @@ class RequestParser:
         if len(hosts) > 1:
             raise ProtocolError(400, "more than one Host field")
         if hosts:
-            if _HOST.fullmatch(hosts[0]) is None:
-                raise ProtocolError(400, "invalid Host field")
+            if hosts[0] != self._valid_host:  # a client sends the same Host on every request
+                if _HOST.fullmatch(hosts[0]) is None:
+                    raise ProtocolError(400, "invalid Host field")
+                self._valid_host = hosts[0]
             if not authority:
                 authority = hosts[0]
         elif version == "1.1":

@@ -491,6 +491,20 @@ def test_valid_host_is_the_authority(host: str) -> None:
     assert parse_one(request(b"GET / HTTP/1.1", host=host.encode())).authority == host
 
 
+def test_each_request_on_a_connection_has_its_host_checked() -> None:
+    """The parser skips the check for a Host equal to the last valid one; any other is checked."""
+    parser = RequestParser(Limits())
+    for host in (b"a.example", b"a.example", b"b.example:81", b"a.example"):
+        parser.feed(request(b"GET / HTTP/1.1", host=host))
+        head = parser.next_event()
+        assert isinstance(head, RequestHead) and head.authority == host.decode()
+        assert isinstance(parser.next_event(), EndOfMessage)
+    parser.feed(request(b"GET / HTTP/1.1", host=b"a b"))
+    with pytest.raises(ProtocolError) as caught:
+        parser.next_event()
+    assert caught.value.status == 400
+
+
 def test_absolute_form_authority_wins_over_host() -> None:
     head = parse_one(request(b"GET http://a.example:81/p/q?x=1 HTTP/1.1", host=b"b.example"))
     assert (head.authority, head.path, head.query) == ("a.example:81", "/p/q", "x=1")
