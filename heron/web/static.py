@@ -204,7 +204,7 @@ class StaticFiles:
             if found is not None and found.unchanged(now):
                 if found.until <= now:
                     self._refresh(key, request)
-                return self._file_response(request, found, self._open_files_here())
+                return self._file_response(request, found, on_loop=True)
         return await run_blocking(self.respond, request)
 
     def _refresh(self, key: tuple[str, str], request: Request) -> None:
@@ -265,7 +265,7 @@ class StaticFiles:
         found = self._look_up(request)
         if isinstance(found, Response):
             return found
-        return self._file_response(request, found, None)
+        return self._file_response(request, found, on_loop=False)
 
     def _look_up(self, request: Request) -> _Found | Response:
         """The file the URL names, remembered for the next requests; a redirect or listing for a
@@ -454,14 +454,13 @@ class StaticFiles:
                 best = (q, sibling)
         return found.original if best is None else best[1]
 
-    def _file_response(self, request: Request, found: _Found, open_files: OpenFiles | None) -> Response:
+    def _file_response(self, request: Request, found: _Found, *, on_loop: bool) -> Response:
         """The answer for a file that was found: 304/412, a range, or all of it.
 
         A small file is sent from the bytes its lookup kept in memory. Else,
-        in the thread pool (``open_files`` None), a small file is read now;
-        on the event loop no file system call is made here, and the file
-        goes out as a ``FileResponse``, with a kept descriptor if
-        ``open_files`` has one.
+        in the thread pool, a small file is read now; on the event loop no
+        file system call is made here, and the file goes out as a
+        ``FileResponse``, with a kept descriptor if the loop's cache has one.
         """
         headers = request.headers
         chosen = self._choose(headers, found)
@@ -491,12 +490,13 @@ class StaticFiles:
             return Response(b"", status, fields + [("Content-Length", str(length))], content_type)
         if data is not None:
             return Response(data if length == size else data[offset:offset + length], status, fields, content_type)
-        if open_files is None and length < SMALL_FILE:
+        if not on_loop and length < SMALL_FILE:
             try:
                 data = b"".join(read_file_region(chosen.path, offset, length, SMALL_FILE))
             except OSError:
                 raise HTTPError(404) from None  # removed or truncated since the stat
             return Response(data, status, fields, content_type)
+        open_files = self._open_files_here() if on_loop else None
         shared = open_files.get(chosen.path, chosen.identity) if open_files is not None else None
         return FileResponse(chosen.path, status, fields, content_type, offset=offset, length=length, file=shared)
 
