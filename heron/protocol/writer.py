@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import datetime, timezone
-from typing import Final
+from typing import Final, NamedTuple
 
 from heron.errors import reason_phrase
 from heron.protocol.headers import split_comma_list
@@ -29,7 +29,7 @@ _FORBIDDEN_IN_VALUE: Final = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 # Framing and connection fields belong to the writer: the app's are read
 # (Content-Length checked, Connection: close honoured), never copied as they are.
 _SERVER_OWNED: Final = frozenset({"transfer-encoding", "connection", "keep-alive", "content-length"})
-_NOTABLE: Final = _SERVER_OWNED | {"date", "server"}  # the fields _AppFields must look at
+_NOTABLE: Final = _SERVER_OWNED | {"date", "server"}  # the fields _app_fields must look at
 
 _DAYS: Final = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS: Final = ("", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -100,54 +100,88 @@ def _encode_fields(headers: list[tuple[str, str]]) -> bytes:
         raise HeaderError("header values must be latin-1; encode other text (RFC 8187)") from exc
 
 
-class _AppFields:
-    """The app's headers with the server-owned ones taken out and read."""
+class _AppFields(NamedTuple):
+    """What the writer takes from an app's headers: the fields it sends as they are, encoded, and
+    what the server-owned ones said."""
 
-    __slots__ = ("fields", "content_length", "declared", "options", "close", "sets_date", "sets_server")
+    encoded: bytes  # the fields sent as they are, serialised in order
+    declared: int | None  # the Content-Length the app set, if it set one
+    options: tuple[str, ...]  # Connection options other than close/keep-alive
+    close: bool  # Connection: close
+    sets_date: bool
+    sets_server: bool
 
-    def __init__(self, headers: list[tuple[str, str]], content_length: int | None) -> None:
-        if content_length is not None and content_length < 0:
-            raise HeaderError(f"content_length must not be negative, got {content_length}")
-        self.fields: list[tuple[str, str]] = []
-        self.content_length = content_length
-        self.declared = False  # the app set Content-Length itself
-        self.options: list[str] = []  # Connection options other than close/keep-alive
-        self.close = False
-        self.sets_date = self.sets_server = False
-        fields = self.fields
-        for field in headers:
-            lname = field[0].lower()
-            if lname not in _NOTABLE:  # most fields: kept as they are, nothing to read
-                fields.append(field)
-            elif lname == "content-length":
-                self._declare_length(field[1])
-            elif lname == "connection":
-                self._read_connection(field[1])
-            elif lname == "date":
-                self.sets_date = True
-                fields.append(field)
-            elif lname == "server":
-                self.sets_server = True
-                fields.append(field)
-            # transfer-encoding and keep-alive are the writer's: dropped
 
-    def _declare_length(self, value: str) -> None:
-        if not value.isdigit() or not value.isascii():
-            raise HeaderError(f"invalid Content-Length {value!r}")
-        if self.content_length is not None and int(value) != self.content_length:
-            raise HeaderError("Content-Length does not match the body")
-        self.content_length = int(value)
-        self.declared = True
+_PREPARED: Final[dict[tuple[tuple[str, str], ...], _AppFields]] = {}
+"""Header lists already worked out, by their fields: a server sends a few header sets over and over
+(a Content-Type; a static file's validators), and each then costs a dict lookup, not its checks and
+encoding again. Only lists of exact ``(str, str)`` tuples go in, so a hit always stands for fields
+checked here; forgotten whole when full, as ``_CHECKED`` is."""
+_MAX_PREPARED: Final = 1024
 
-    def _read_connection(self, value: str) -> None:
-        """RFC 9110 section 7.6.1: "close" is honoured and "keep-alive" is the
-        writer's to say; other options (``Upgrade`` on a 101) belong to the app."""
-        for option in split_comma_list(value):
-            lowered = option.lower()
-            if lowered == "close":
-                self.close = True
-            elif lowered != "keep-alive":
-                self.options.append(option)
+
+def _app_fields(headers: list[tuple[str, str]]) -> _AppFields:
+    """Check ``headers`` and take the server-owned fields out (HeaderError for a bad one)."""
+    key = tuple(headers)
+    try:
+        prepared = _PREPARED.get(key)
+    except TypeError:  # an unhashable field (a list pair): worked out every time, never remembered
+        prepared, key = None, ()
+    if prepared is not None:
+        return prepared
+    validate_headers(headers)
+    fields: list[tuple[str, str]] = []
+    declared: int | None = None
+    options: list[str] = []
+    close = sets_date = sets_server = False
+    for field in headers:
+        name, value = field
+        lname = name.lower()
+        if lname not in _NOTABLE:  # most fields: kept as they are, nothing to read
+            fields.append(field)
+        elif lname == "content-length":
+            if not value.isdigit() or not value.isascii():
+                raise HeaderError(f"invalid Content-Length {value!r}")
+            if declared is not None and int(value) != declared:
+                raise HeaderError("conflicting Content-Length values")
+            declared = int(value)
+        elif lname == "connection":
+            # RFC 9110 section 7.6.1: "close" is honoured and "keep-alive" is the
+            # writer's to say; other options (Upgrade on a 101) belong to the app.
+            for option in split_comma_list(value):
+                lowered = option.lower()
+                if lowered == "close":
+                    close = True
+                elif lowered != "keep-alive":
+                    options.append(option)
+        elif lname == "date":
+            sets_date = True
+            fields.append(field)
+        elif lname == "server":
+            sets_server = True
+            fields.append(field)
+        # transfer-encoding and keep-alive are the writer's: dropped
+    prepared = _AppFields(_encode_fields(fields), declared, tuple(options), close, sets_date, sets_server)
+    if key and all(type(f) is tuple and type(f[0]) is str and type(f[1]) is str for f in key):
+        if len(_PREPARED) >= _MAX_PREPARED:
+            _PREPARED.clear()
+        _PREPARED[key] = prepared
+    return prepared
+
+
+_DATE_AND_SERVER: Final[dict[tuple[str, str], bytes]] = {}
+
+
+def _date_and_server(date: str, server: str) -> bytes:
+    """The Date and Server fields, encoded: once a second, as the date changes."""
+    key = (date, server)
+    encoded = _DATE_AND_SERVER.get(key)
+    if encoded is None:
+        encoded = _encode_fields([("Date", date), ("Server", server)])
+        if len(_DATE_AND_SERVER) >= 4:
+            _DATE_AND_SERVER.clear()
+        _DATE_AND_SERVER[key] = encoded
+    return encoded
 
 
 class ResponseWriter:
@@ -191,33 +225,39 @@ class ResponseWriter:
             raise RuntimeError("response head already sent")
         if not 100 <= status <= 599:
             raise HeaderError(f"status must be 100-599, got {status!r}")
-        validate_headers(headers)
-        app = _AppFields(headers, content_length)
-        fields = app.fields
+        if content_length is not None and content_length < 0:
+            raise HeaderError(f"content_length must not be negative, got {content_length}")
+        app = _app_fields(headers)
+        length = content_length
+        if app.declared is not None:
+            if length is not None and length != app.declared:
+                raise HeaderError("Content-Length does not match the body")
+            length = app.declared
+        line = _STATUS_LINES.get(status) or _status_line(status)
         options = app.options
         if status < 200:
             # Interim response: no framing, no Date; only the app's options.
-            if options:
-                fields.append(("Connection", ", ".join(options)))
-            return self._serialise(status, fields)
-        keep_alive, chunked = self._frame(status, app)
-        if not app.sets_date:
-            fields.append(("Date", date))
-        if not app.sets_server:
-            fields.append(("Server", server))
+            connection = _encode_fields([("Connection", ", ".join(options))]) if options else b""
+            return line + app.encoded + connection + b"\r\n"
+        keep_alive, chunked, framing = self._frame(status, app, length)
+        if not app.sets_date and not app.sets_server:
+            own = _date_and_server(date, server)
+        else:
+            own = _encode_fields(([] if app.sets_date else [("Date", date)])
+                                 + ([] if app.sets_server else [("Server", server)]))
         if not keep_alive:
-            options.append("close")
+            options += ("close",)
         elif self._http10:
-            options.append("keep-alive")
+            options += ("keep-alive",)
         if options:
-            fields.append(("Connection", ", ".join(options)))
-        data = self._serialise(status, fields)
+            own += _encode_fields([("Connection", ", ".join(options))])
+        data = line + app.encoded + framing + own + b"\r\n"
         no_body = self._bodiless(status)
         self.started = True
         self.keep_alive = keep_alive
         self._no_body = no_body
         self._chunked = chunked
-        self._remaining = None if no_body else app.content_length
+        self._remaining = None if no_body else length
         return data
 
     @property
@@ -225,41 +265,31 @@ class ResponseWriter:
         """After ``head()``: whether body bytes go on the wire (not for HEAD, 1xx, 204, 304)."""
         return self.started and not self._no_body
 
-    def _frame(self, status: int, app: _AppFields) -> tuple[bool, bool]:
-        """Add the framing field for a final response; (keep_alive, chunked).
+    def _frame(self, status: int, app: _AppFields, length: int | None) -> tuple[bool, bool, bytes]:
+        """The framing of a final response: (keep_alive, chunked, the framing field, encoded, or b"").
 
         RFC 9112 section 6.3: Content-Length when the length is known,
         chunked when not (HTTP/1.1), or the end of the body marked by
         closing the connection (HTTP/1.0, which has no chunked).
         """
         keep_alive = self.keep_alive and not app.close
-        length = app.content_length
         if status == 204:
-            pass  # RFC 9110 section 8.6: never a Content-Length on 204.
-        elif status == 304:
+            return keep_alive, False, b""  # RFC 9110 section 8.6: never a Content-Length on 204.
+        if status == 304:
             # RFC 9110 section 15.4.5: a 304 may repeat the length of the
             # representation it stands for, which only the app knows.
-            if app.declared:
-                app.fields.append(("Content-Length", str(length)))
-        elif length is not None:
-            app.fields.append(("Content-Length", str(length)))
-        elif self._method_head:
-            pass  # no body follows, so there is nothing to frame
-        elif self._http10:
-            return False, False
-        else:
-            app.fields.append(("Transfer-Encoding", "chunked"))
-            return keep_alive, True
-        return keep_alive, False
+            return keep_alive, False, b"Content-Length: %d\r\n" % app.declared if app.declared is not None else b""
+        if length is not None:
+            return keep_alive, False, b"Content-Length: %d\r\n" % length
+        if self._method_head:
+            return keep_alive, False, b""  # no body follows, so there is nothing to frame
+        if self._http10:
+            return False, False, b""
+        return keep_alive, True, b"Transfer-Encoding: chunked\r\n"
 
     def _bodiless(self, status: int) -> bool:
         """RFC 9112 section 6.3: responses to HEAD and 1xx, 204, 304 never have a body."""
         return self._method_head or status < 200 or status == 204 or status == 304
-
-    @staticmethod
-    def _serialise(status: int, fields: list[tuple[str, str]]) -> bytes:
-        line = _STATUS_LINES.get(status) or _status_line(status)
-        return line + _encode_fields(fields) + b"\r\n"
 
     def body(self, data: bytes) -> bytes:
         """``data`` framed for the wire (b"" where no body may be sent).

@@ -525,3 +525,41 @@ def test_memory_of_valid_fields_is_bounded() -> None:
     for i in range(writer_module._MAX_CHECKED + 10):
         writer_module.validate_headers([("X-Many", str(i))])
     assert len(writer_module._CHECKED) <= writer_module._MAX_CHECKED
+
+
+# -- header lists worked out once (_PREPARED) -------------------------------------
+
+
+def test_a_remembered_header_list_frames_each_response_for_itself() -> None:
+    """The app's part is remembered; framing, Connection and the length check are per response."""
+    headers = [("Content-Type", "text/plain"), ("Connection", "x-option")]
+    closing = ResponseWriter("GET", "1.1", False).complete(200, headers, b"abc", date=DATE)
+    kept = ResponseWriter("GET", "1.1", True).complete(200, headers, b"abcd", date=DATE)
+    old = ResponseWriter("GET", "1.0", True).complete(200, headers, b"", date=DATE)
+    assert b"Connection: x-option, close\r\n" in closing and b"Content-Length: 3\r\n" in closing
+    assert b"Connection: x-option\r\n" in kept and b"close" not in kept and b"Content-Length: 4\r\n" in kept
+    assert b"Connection: x-option, keep-alive\r\n" in old
+    declared = [("Content-Length", "3")]
+    assert ResponseWriter("GET", "1.1", True).complete(200, declared, b"abc", date=DATE).endswith(b"\r\n\r\nabc")
+    with pytest.raises(HeaderError):  # the same list, remembered with length 3, for a 4-byte body
+        ResponseWriter("GET", "1.1", True).complete(200, declared, b"abcd", date=DATE)
+
+
+def test_a_bad_header_list_is_refused_every_time_and_list_pairs_are_checked_each_time() -> None:
+    for _ in range(2):
+        with pytest.raises(HeaderError):
+            ResponseWriter("GET", "1.1", True).complete(200, [("X", "a\r\nb")], b"", date=DATE)
+    pairs = [["X-List", "ok"]]  # unhashable: never remembered, still sent
+    for _ in range(2):
+        data = ResponseWriter("GET", "1.1", True).complete(200, pairs, b"", date=DATE)  # type: ignore[arg-type]
+        assert b"\r\nX-List: ok\r\n" in data
+    pairs[0][1] = "bad\r\nInjected: 1"
+    with pytest.raises(HeaderError):
+        ResponseWriter("GET", "1.1", True).complete(200, pairs, b"", date=DATE)  # type: ignore[arg-type]
+
+
+def test_date_and_server_set_by_the_app_replace_the_writers() -> None:
+    data = ResponseWriter("GET", "1.1", True).complete(200, [("Server", "mine")], b"", date=DATE)
+    assert b"Server: mine\r\n" in data and b"heron" not in data and f"Date: {DATE}\r\n".encode() in data
+    data = ResponseWriter("GET", "1.1", True).complete(200, [("Date", "x")], b"", date=DATE)
+    assert b"Date: x\r\n" in data and DATE.encode() not in data and b"Server: heron\r\n" in data
