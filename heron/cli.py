@@ -320,15 +320,11 @@ def serve(app: Any, config: ServerConfig | None = None, *, label: str = "app", *
 def _serve(app: Any, config: ServerConfig, label: str) -> None:
     """Serve an adapted app: bind, announce, then run one process or supervise ``config.workers``."""
     from heron.server.listener import describe_address
-    from heron.server.tls import make_server_context
     from heron.server.workers import run_workers
 
     handler = as_handler(app)
     hooks = as_hooks(app)
-    try:
-        ssl_context = make_server_context(config.certfile, config.keyfile) if config.certfile else None
-    except OSError as exc:  # ssl.SSLError is an OSError too
-        raise SystemExit(f"heron: cannot load the TLS certificate or key: {exc}") from None
+    ssl_context = _tls_context(config)
     with ExitStack() as stack:
         sock = _listen(config, stack)
         print(f"heron: serving {label} on {describe_address(sock, config.scheme)}"
@@ -337,6 +333,16 @@ def _serve(app: Any, config: ServerConfig, label: str) -> None:
             run_workers(config.workers, lambda: _run_worker(handler, hooks, config, sock, ssl_context))
         else:
             _run_worker(handler, hooks, config, sock, ssl_context)
+
+
+def _tls_context(config: ServerConfig) -> ssl.SSLContext | None:
+    """The TLS context ``config`` asks for (None: plain TCP); one line and exit 1 if its files cannot be loaded."""
+    from heron.server.tls import make_server_context
+
+    try:
+        return make_server_context(config.certfile, config.keyfile) if config.certfile else None
+    except OSError as exc:  # ssl.SSLError is an OSError too
+        raise SystemExit(f"heron: cannot load the TLS certificate or key: {exc}") from None
 
 
 def _listen(config: ServerConfig, stack: ExitStack) -> socket.socket:
@@ -358,6 +364,7 @@ def _serve_reloading(config: ServerConfig, argv: Sequence[str], app_spec: str | 
     """
     from heron.server.reload import Reloader, outermost
 
+    _tls_context(config)  # bad TLS files end it here, as without --reload, not in a child after a child
     watched = [os.getcwd()]
     path = app_file(app_spec) if app_spec else None
     if path is not None:

@@ -38,10 +38,13 @@ def test_app_that_cannot_be_loaded_is_reported(serve: Serve, app: str, message: 
     assert message in failed_start(serve, app=app)
 
 
-def test_unreadable_certificate_is_reported(serve: Serve, tmp_path: Path) -> None:
+@pytest.mark.parametrize("reload", [[], ["--reload"]])
+def test_unreadable_certificate_is_reported(serve: Serve, tmp_path: Path, reload: list[str]) -> None:
+    """With --reload too: the supervisor checks the files before it starts a child, rather
+    than waiting for a file to change after the child has failed."""
     bogus = tmp_path / "bogus.pem"
     bogus.write_text("not a certificate\n")
-    log = failed_start(serve, "--certfile", str(bogus), app="examples/echo.py:app")
+    log = failed_start(serve, *reload, "--certfile", str(bogus), app="examples/echo.py:app")
     assert "cannot load the TLS certificate" in log
 
 
