@@ -563,3 +563,18 @@ def test_date_and_server_set_by_the_app_replace_the_writers() -> None:
     assert b"Server: mine\r\n" in data and b"heron" not in data and f"Date: {DATE}\r\n".encode() in data
     data = ResponseWriter("GET", "1.1", True).complete(200, [("Date", "x")], b"", date=DATE)
     assert b"Date: x\r\n" in data and DATE.encode() not in data and b"Server: heron\r\n" in data
+
+
+def test_the_remembered_header_lists_and_dates_stay_bounded() -> None:
+    """An app whose every response has its own header values (a request id) cannot grow the memos."""
+    from heron.protocol import writer as writer_module
+
+    for i in range(writer_module._MAX_PREPARED + 100):
+        data = ResponseWriter("GET", "1.1", True).complete(200, [("X-Request-Id", str(i))], b"", date=DATE)
+        assert f"\r\nX-Request-Id: {i}\r\n".encode() in data
+        assert len(writer_module._PREPARED) <= writer_module._MAX_PREPARED
+    for second in range(10):
+        date = format_http_date(784111777 + second)
+        data = ResponseWriter("GET", "1.1", True).complete(200, [], b"", date=date)
+        assert f"\r\nDate: {date}\r\nServer: heron\r\n".encode() in data
+        assert len(writer_module._DATE_AND_SERVER) <= 4
