@@ -329,16 +329,24 @@ class ResponseWriter:
         return b""
 
     def complete(self, status: int, headers: list[tuple[str, str]], body: bytes, *, date: str) -> bytes:
-        """Head and body of a response held whole in memory, as one buffer.
+        """Head and body of a response held whole in memory, as one buffer (see ``complete_parts``)."""
+        head, body = self.complete_parts(status, headers, body, date=date)
+        return head + body
 
-        A bodiless response (HEAD, 1xx, 204, 304) given an empty ``body``
-        keeps any Content-Length the app set, which states the length of
-        the representation rather than of this (absent) body.
+    def complete_parts(self, status: int, headers: list[tuple[str, str]], body: bytes, *,
+                       date: str) -> tuple[bytes, bytes]:
+        """Head and body of a response held whole in memory: (head, the body bytes to send after it).
+
+        Apart, so a server can hand both to one gather write instead of
+        copying a large body behind its head. A bodiless response (HEAD,
+        1xx, 204, 304) sends b"" after its head; given an empty ``body``
+        it keeps any Content-Length the app set, which states the length
+        of the representation rather than of this (absent) body.
         """
         bodiless = self._bodiless(status)
         length = None if bodiless and not body else len(body)
         head = self.head(status, headers, length, date=date)
         if bodiless:
-            return head
+            return head, b""
         self._remaining = 0
-        return head + body
+        return head, body
