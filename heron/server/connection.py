@@ -541,7 +541,8 @@ class HTTPConnection(asyncio.BufferedProtocol):
         be filled with a small packet, more packets and ACKs for both
         kernels. Not corked while the socket takes the file at once: the
         head went with MSG_MORE, and sendfile pushes the last piece
-        itself, so the two setsockopt calls would buy nothing. Worse: on
+        itself (asyncio and uvloop set TCP_NODELAY on every TCP
+        connection), so the two setsockopt calls would buy nothing. Worse: on
         loopback the uncork then sent the whole file from heron's own
         system call, where without it the kernel goes on sending as the
         client reads (1 MiB files: 2.7k against 4.5k req/s, 345 against
@@ -764,7 +765,7 @@ def _borrow_socket(sock: socket.socket) -> _BorrowedSocket | None:
     """
     try:
         borrowed = _BorrowedSocket(sock.family, sock.type | _SOCK_NONBLOCK, sock.proto, fileno=sock.fileno())
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a descriptor already closed reads as -1
         return None
     if not _SOCK_NONBLOCK:
         borrowed.settimeout(0)
