@@ -65,6 +65,20 @@ def test_serves_over_a_unix_socket(serve: Serve, sock_path: Path) -> None:
     assert (echoed["method"], echoed["body_len"]) == ("POST", 9)
 
 
+def test_files_go_out_whole_over_a_unix_socket(serve: Serve, sock_path: Path, tmp_path: Path) -> None:
+    # No TCP there: no MSG_MORE or cork, but sendfile and the gather write of head and body still.
+    public = tmp_path / "public"
+    public.mkdir()
+    files = {"small.bin": os.urandom(50_000), "large.bin": os.urandom(700_000)}
+    for name, data in files.items():
+        (public / name).write_bytes(data)
+    serve_unix(serve, sock_path, "--static", f"/files={public}", app=None)
+    for name, data in files.items():
+        for _ in range(2):  # looked up in the thread pool, then answered on the loop
+            response = unix_exchange(sock_path, get(f"/files/{name}"))
+            assert response.status == 200 and response.body == data
+
+
 def test_the_unix_socket_is_for_owner_and_group(serve: Serve, sock_path: Path) -> None:
     serve_unix(serve, sock_path)
     mode = sock_path.stat().st_mode

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import ssl
 import subprocess
@@ -23,15 +24,20 @@ def ca() -> trustme.CA:
     return trustme.CA()
 
 
-@pytest.fixture
-def tls_server(serve: Serve, ca: trustme.CA, tmp_path: Path) -> Iterator[Server]:
+def tls_flags(ca: trustme.CA, tmp_path: Path) -> list[str]:
+    """``--certfile`` and ``--keyfile`` for a certificate ``ca`` issues to 127.0.0.1 and localhost."""
     cert = ca.issue_cert("127.0.0.1", "localhost")
     certfile, keyfile = tmp_path / "cert.pem", tmp_path / "key.pem"
     cert.cert_chain_pems[0].write_to_path(str(certfile))
     for pem in cert.cert_chain_pems[1:]:
         pem.write_to_path(str(certfile), append=True)
     cert.private_key_pem.write_to_path(str(keyfile))
-    server = serve("--certfile", str(certfile), "--keyfile", str(keyfile))
+    return ["--certfile", str(certfile), "--keyfile", str(keyfile)]
+
+
+@pytest.fixture
+def tls_server(serve: Serve, ca: trustme.CA, tmp_path: Path) -> Iterator[Server]:
+    server = serve(*tls_flags(ca, tmp_path))
     assert server.scheme == "https"
     yield server
 
@@ -144,3 +150,20 @@ def test_curl_over_https(tls_server: Server, ca_file: str, curl: str) -> None:
                             capture_output=True, timeout=10)
     assert result.returncode == 0, result.stderr
     assert result.stdout == b"Hello, World!"
+
+
+def test_files_and_large_bodies_go_out_whole_over_tls(serve: Serve, ca: trustme.CA, ca_file: str,
+                                                      tmp_path: Path) -> None:
+    # TLS encrypts in user space: no sendfile, no gather write on the socket; everything
+    # goes through the transport, a file in pieces read in the thread pool.
+    public = tmp_path / "public"
+    public.mkdir()
+    files = {"small.bin": os.urandom(50_000), "large.bin": os.urandom(700_000)}
+    for name, data in files.items():
+        (public / name).write_bytes(data)
+    server = serve(*tls_flags(ca, tmp_path), "--static", f"/files={public}")
+    with requests.Session() as session:
+        for name, data in files.items():
+            for _ in range(2):  # looked up in the thread pool, then answered on the loop
+                response = session.get(server.url(f"/files/{name}"), verify=ca_file, timeout=10)
+                assert response.status_code == 200 and response.content == data
