@@ -18,8 +18,8 @@ on CPU 0). The summary gives:
 - the hottest whole stacks.
 
 Unlike cProfile, sampling sees the WSGI thread pool and adds no per-call
-overhead; it cannot give call counts. py-spy is not a bench pin: install it
-in the bench venv (`$BENCH_STATE/venv/bin/pip install py-spy`) or put it on PATH.
+overhead; it cannot give call counts. py-spy is pinned with the anchor
+servers: `bench/setup.sh` installs it in the bench venv.
 req/s while sampling is lower than in a bench run (py-spy and wrk share CPU 0),
 so read the figures here as shares, not speed.
 """
@@ -161,7 +161,7 @@ def main():
     spec, sc = run.SERVERS[args.server], run.SCENARIOS[args.scenario]
     pyspy = shutil.which("py-spy") or os.path.join(run.VENV, "bin", "py-spy")
     if not args.no_spy and not os.access(pyspy, os.X_OK):
-        sys.exit("py-spy not found: %s/bin/pip install py-spy" % run.VENV)
+        sys.exit("py-spy not found in %s: run bench/setup.sh" % run.VENV)
 
     snap = tempfile.mkdtemp(prefix="heron-bench-src-")
     tmp = tempfile.mkdtemp(prefix="heron-profile-")
