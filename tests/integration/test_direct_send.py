@@ -100,6 +100,8 @@ def test_file_responses_leave_at_once(url: str) -> None:
     # Nothing of a file response may be held back in the kernel: not an empty file's head (sent
     # alone: with MSG_MORE it would wait for the next response), nor a file's last piece, which
     # no uncork pushes any more (held by a cork, it would wait for the kernel's 200 ms timer).
+    # The bound allows for the client's delayed ACK on loopback, which can add 40 ms to a
+    # response larger than the receive window the client has opened so far.
     with _connect(url) as sock:
         reader = ResponseReader(sock, timeout=5)
         for name, size in (("empty.txt", 0), ("mid.bin", 100_003)):
@@ -110,7 +112,7 @@ def test_file_responses_leave_at_once(url: str) -> None:
                 response = reader.read()
                 times.append(time.monotonic() - started)
                 assert response.status == 200 and response.body == _body(size)
-            assert sorted(times)[2] < 0.03, (name, times)
+            assert sorted(times)[2] < 0.15, (name, times)
 
 
 def test_connections_closed_after_large_responses_leave_the_others_working(url: str) -> None:
