@@ -211,6 +211,17 @@ def test_204_and_304_send_no_body(status: int) -> None:
     assert writer.keep_alive
 
 
+@pytest.mark.parametrize(("method", "status", "sends"), [("GET", 200, True), ("HEAD", 200, False),
+                                                    ("GET", 204, False), ("GET", 304, False)])
+def test_complete_parts_are_the_head_and_the_body_to_send_after_it(method: str, status: int, sends: bool) -> None:
+    body = b"x" * 20_000
+    head, after = ResponseWriter(method, "1.1", True).complete_parts(status, [("ETag", '"e"')], body, date=DATE)
+    assert head + after == ResponseWriter(method, "1.1", True).complete(status, [("ETag", '"e"')], body, date=DATE)
+    assert head.endswith(b"\r\n\r\n") and after == (body if sends else b"")
+    events, received = read_with_h11(head + after, method)
+    assert received == after and field(events[0], "etag") == '"e"'
+
+
 def test_204_never_has_content_length() -> None:
     data = ResponseWriter("GET", "1.1", True).complete(204, [("Content-Length", "0")], b"", date=DATE)
     assert b"Content-Length" not in data
