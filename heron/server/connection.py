@@ -426,16 +426,12 @@ class HTTPConnection(asyncio.BufferedProtocol):
         if isinstance(response, FileResponse) and self._plain_socket():
             return response.status, await self._send_file(writer, response, date)
         try:
-            if not self._write_head(writer, response, date):
+            self._write(self._head_bytes(writer, response, date))
+            if not writer.sends_body:
                 return response.status, 0  # HEAD, 204, 304: produce nothing nobody will receive
             return response.status, await self._send_body(writer, response)
         finally:
             await response.discard()  # whatever happened, the body's producer is released now
-
-    def _write_head(self, writer: ResponseWriter, response: StreamingResponse, date: str) -> bool:
-        """Write the head of a response whose body follows; whether the writer will send a body."""
-        self._write(self._head_bytes(writer, response, date))
-        return writer.sends_body
 
     def _head_bytes(self, writer: ResponseWriter, response: StreamingResponse, date: str) -> bytes:
         """The head of a response whose body follows, for the caller to write at once."""

@@ -69,9 +69,9 @@ SMALL_FILE: Final = 80 * 1024
 
 Where the two ways cross, measured with wrk on loopback (req/s, memory
 against sendfile): 24.4k against 23.9k at 64 KiB, 22.6k against 22.5k at
-80 KiB, 21.1k against 23.8k at 96 KiB. Below, one gather write of head
-and bytes and a shorter Python path (no ``FileResponse``) win; above,
-sendfile's zero copy does."""
+80 KiB, 21.1k against 23.8k at 96 KiB. Below, one write of head and
+bytes (a gather write from 16 KiB) and a shorter Python path (no
+``FileResponse``) win; above, sendfile's zero copy does."""
 MEMORY_BUDGET: Final = 32 * 1024 * 1024
 """Bytes of small files kept in memory between requests at most (per ``StaticFiles``); beyond it
 the files looked up longest ago are let go, and are sent with sendfile until their next lookup."""

@@ -151,3 +151,10 @@ def test_a_borrowed_socket_never_closes_the_descriptor() -> None:
             gc.collect()
         left.sendall(b"!")  # still open
         assert right.recv(16) == b"head!"
+
+
+def test_no_socket_is_borrowed_from_a_closed_one() -> None:
+    # The connection then writes everything through its transport, as over TLS.
+    sock = socket.socket()
+    sock.close()
+    assert _borrow_socket(sock) is None
