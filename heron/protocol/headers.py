@@ -17,6 +17,26 @@ def split_comma_list(value: str) -> list[str]:
     return [item for item in (part.strip(" \t") for part in value.split(",")) if item]
 
 
+def parse_digits(text: str, ceiling: int) -> int | None:
+    """``text`` as ``1*DIGIT`` (RFC 9110 section 5.6.1's DIGIT: ASCII only), or None if it is not.
+
+    A value above ``ceiling`` is returned as ``ceiling``, so the caller
+    decides with one comparison what "too large" means (413, past the end
+    of a file) and ``int()`` never sees more digits than ``ceiling`` has.
+    Every decimal number a client writes (Content-Length, Range, a route's
+    ``{x:int}``) goes through here: CPython's ``int()`` refuses strings of
+    more than 4300 digits with ValueError (a 500 where a client error was
+    due), and below that limit its cost grows with the square of the
+    length. Leading zeros are valid and do not count.
+    """
+    if not text.isdigit() or not text.isascii():  # isdigit alone takes "²" and Arabic-Indic digits
+        return None
+    digits = text.lstrip("0")
+    if len(digits) > len(str(ceiling)):
+        return ceiling
+    return min(int(digits) if digits else 0, ceiling)
+
+
 class Headers(Mapping[str, str]):
     """Ordered, case-insensitive header fields that may repeat.
 

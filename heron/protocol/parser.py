@@ -24,7 +24,7 @@ from typing import Final
 from heron.errors import ProtocolError
 from heron.limits import DEFAULT_LIMITS, Limits
 from heron.protocol.events import END_OF_MESSAGE, NEED_DATA, Data, EndOfMessage, RequestHead
-from heron.protocol.headers import split_comma_list
+from heron.protocol.headers import parse_digits, split_comma_list
 
 # RFC 9110 section 5.6.2: token = 1*tchar.
 _TCHAR: Final = rb"!#$%&'*+\-.^_`|~0-9A-Za-z"
@@ -233,9 +233,7 @@ class RequestParser:
                 elif lname == "content-length":
                     lengths.append(value)
                 elif lname == "transfer-encoding":
-                    codings.extend(split_comma_list(value.lower()))
-                    if not value.strip(", \t"):
-                        raise ProtocolError(400, "empty Transfer-Encoding")
+                    codings.extend(_transfer_codings(value))
                 elif lname == "connection":
                     connection = connection + "," + value if connection else value
                 elif lname == "expect":
@@ -255,6 +253,8 @@ class RequestParser:
             raise ProtocolError(400, "missing Host field")
 
         content_length, chunked = self._framing(version, lengths, codings)
+        if codings or (lengths and (len(lengths) > 1 or lengths[0] != str(content_length))):
+            headers = _canonical_framing(headers, content_length)
 
         tokens = split_comma_list(connection.lower()) if connection else ()
         if version == "1.1":
@@ -301,15 +301,12 @@ class RequestParser:
         values = {v.strip(" \t") for item in lengths for v in item.split(",")}
         if len(values) > 1:
             raise ProtocolError(400, "conflicting Content-Length values")
-        value = values.pop()
-        if not value.isdigit() or not value.isascii():
+        length = parse_digits(values.pop(), self.limits.max_body_bytes + 1)
+        if length is None:
             raise ProtocolError(400, "invalid Content-Length")
-        # Leading zeros are dropped before int(): a header of thousands of
-        # zeros is valid syntax but would trip int()'s digit limit.
-        digits = value.lstrip("0") or "0"
-        if len(digits) > 18 or int(digits) > self.limits.max_body_bytes:
+        if length > self.limits.max_body_bytes:
             raise ProtocolError(413, "request body too large")
-        return int(digits), False
+        return length, False
 
     # -- bodies -----------------------------------------------------------
 
@@ -421,6 +418,44 @@ class RequestParser:
         self._state = _HEAD
         self._scan_from = self._pos
         return EndOfMessage(tuple(trailers))
+
+
+def _transfer_codings(value: str) -> list[str]:
+    """The codings of one Transfer-Encoding field line, lower-cased; 400 for an empty member.
+
+    RFC 9110 section 5.6.1 lets a recipient skip empty list members, but
+    parsers in front of heron disagree about them (h11 refuses ``chunked,``
+    and ``, chunked``; llhttp refuses some of the forms), and a proxy that
+    reads the framing differently from the server is how smuggling starts.
+    So, as for ``chunked, chunked``, heron refuses rather than picks a reading.
+    """
+    codings = [part.strip(" \t") for part in value.lower().split(",")]
+    if "" in codings:
+        raise ProtocolError(400, "empty member in Transfer-Encoding")
+    return codings
+
+
+def _canonical_framing(headers: list[tuple[str, str]], content_length: int | None) -> list[tuple[str, str]]:
+    """``headers`` with the framing the parser settled on, written once and plainly.
+
+    Identical Content-Length values (``5, 5``, two fields, ``005``) become
+    one ``Content-Length: 5`` where the first stood, and Transfer-Encoding
+    goes: the parser has removed the chunked coding, as RFC 9112 section
+    7.1.3 says a recipient that decodes it does. What handlers and hosted
+    apps read (``CONTENT_LENGTH``, the ASGI headers) then always parses as
+    one number, whatever list form the client chose.
+    """
+    fields: list[tuple[str, str]] = []
+    for name, value in headers:
+        lname = name.lower()
+        if lname == "content-length":
+            if content_length is None:
+                continue
+            value, content_length = str(content_length), None
+        elif lname == "transfer-encoding":
+            continue
+        fields.append((name, value))
+    return fields
 
 
 def _split_target(method: str, target: str) -> tuple[str, str, str]:

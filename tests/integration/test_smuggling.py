@@ -53,6 +53,12 @@ AMBIGUOUS = {
     "chunked-twice": (
         b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"
         b"0\r\n\r\n" + SMUGGLED),
+    "chunked-with-empty-member-after": (
+        b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked,\r\n\r\n0\r\n\r\n" + SMUGGLED),
+    "chunked-with-empty-member-before": (
+        b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: , chunked\r\n\r\n0\r\n\r\n" + SMUGGLED),
+    "chunked-with-empty-member-spaced": (
+        b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked , \r\n\r\n0\r\n\r\n" + SMUGGLED),
     "transfer-encoding-in-http10": (
         b"POST /echo HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + SMUGGLED),
 }
@@ -101,3 +107,21 @@ def test_identical_duplicate_content_length_is_accepted(echo_server: Server) -> 
         reader = ResponseReader(sock)
         assert reader.read("POST").json()["body_len"] == 5
         assert reader.read().body == b"Hello, World!"
+
+
+@pytest.mark.parametrize("framing", [
+    b"Content-Length: 5\r\nContent-Length: 5\r\n\r\nhello",
+    b"Content-Length: 5, 5\r\n\r\nhello",
+    b"Content-Length: 0005\r\n\r\nhello",
+    b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+    b"Transfer-Encoding: CHUNKED\r\n\r\n2\r\nhe\r\n3\r\nllo\r\n0\r\n\r\n",
+], ids=["two-fields", "list", "leading-zeros", "chunked", "chunked-upper-case"])
+def test_the_app_sees_the_framing_the_server_decided_in_plain_form(echo_server: Server, framing: bytes) -> None:
+    """One Content-Length in plain digits (WSGI's CONTENT_LENGTH, the ASGI headers), no decoded Transfer-Encoding."""
+    with echo_server.connect() as sock:
+        sock.sendall(b"POST /echo HTTP/1.1\r\nHost: t\r\n" + framing)
+        echoed = ResponseReader(sock).read("POST").json()
+    assert echoed["body_len"] == 5
+    framing_fields = [[name.lower(), value] for name, value in echoed["headers"]
+                      if name.lower() in ("content-length", "transfer-encoding")]
+    assert framing_fields == ([] if b"chunked" in framing.lower() else [["content-length", "5"]])

@@ -46,6 +46,12 @@ class Spec:
     trailers: tuple[tuple[str, str], ...]
     raw: bytes
 
+    @property
+    def passed_on(self) -> tuple[tuple[str, str], ...]:
+        """The fields the parser hands on: ``fields`` without Transfer-Encoding, which it decodes
+        (the generated Content-Length is one plain number already, kept as sent)."""
+        return tuple((n, v) for n, v in self.fields if n.lower() != "transfer-encoding")
+
 
 tokens = st.text(TCHAR, min_size=1, max_size=12)
 methods = st.one_of(st.sampled_from(["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD", "QUERY"]), tokens)

@@ -55,7 +55,7 @@ def test_valid_stream_gives_the_same_events_however_it_is_split(data: st.DataObj
     # ... and the events are the requests that were meant.
     heads = [e for e in whole if isinstance(e, RequestHead)]
     assert [(h.method, h.target, h.http_version) for h in heads] == [(s.method, s.target, s.version) for s in specs]
-    assert [tuple(h.headers) for h in heads] == [s.fields for s in specs]
+    assert [tuple(h.headers) for h in heads] == [s.passed_on for s in specs]
     ends = [e for e in whole if isinstance(e, EndOfMessage)]
     assert [e.trailers for e in ends] == [s.trailers for s in specs]
     bodies: list[bytes] = []
