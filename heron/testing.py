@@ -27,7 +27,7 @@ from urllib.parse import urlencode, urlsplit
 
 from heron.config import ServerConfig
 from heron.protocol.events import RequestHead
-from heron.protocol.headers import Headers
+from heron.protocol.headers import Headers, parse_digits
 from heron.protocol.writer import validate_headers
 from heron.web.request import Request
 from heron.web.response import Response, StreamingResponse
@@ -197,7 +197,7 @@ class TestClient:
 def _expired(max_age: str, expires: str) -> bool:
     """Whether Set-Cookie attributes delete the cookie (RFC 6265 section 5.3: Max-Age wins)."""
     if max_age:
-        return not max_age.lstrip("-").isdigit() or int(max_age) <= 0
+        return max_age.startswith("-") or not parse_digits(max_age, 1)  # not a number, negative or 0: gone
     if expires:
         try:
             return parsedate_to_datetime(expires) <= datetime.now(timezone.utc)

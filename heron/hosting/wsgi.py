@@ -37,6 +37,8 @@ from urllib.parse import unquote_to_bytes
 from heron.blocking import run_blocking
 from heron.errors import ClientDisconnected, HTTPError
 from heron.hosting.channel import ThreadBodyChannel
+from heron.protocol.headers import parse_digits
+from heron.protocol.writer import MAX_CONTENT_LENGTH
 from heron.web.request import Request
 from heron.web.response import FileResponse, Response, StreamingResponse
 
@@ -208,7 +210,7 @@ class _Exchange:
                 exc_info = None  # no reference cycle through the traceback
         elif self.status is not None:
             raise RuntimeError("start_response() called a second time without exc_info")
-        if not isinstance(status, str) or len(status) < 4 or not status[:3].isdigit() or status[3] != " ":
+        if not isinstance(status, str) or len(status) < 4 or parse_digits(status[:3], 999) is None or status[3] != " ":
             raise ValueError(f"WSGI status must be a str like '200 OK', got {status!r}")
         if not isinstance(headers, list):
             raise TypeError(f"WSGI headers must be a list of (name, value) tuples, got {type(headers).__name__}")
@@ -217,7 +219,7 @@ class _Exchange:
         self.length = None
         for name, value in headers:
             if isinstance(name, str) and name.lower() == "content-length" and isinstance(value, str):
-                self.length = int(value) if value.isdigit() else None
+                self.length = parse_digits(value, MAX_CONTENT_LENGTH)
         return self.write
 
     def write(self, data: bytes) -> None:

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from typing import Final, NamedTuple
 
 from heron.errors import reason_phrase
-from heron.protocol.headers import split_comma_list
+from heron.protocol.headers import parse_digits, split_comma_list
 
 # RFC 9110 section 5.6.2: field names are tokens.
 _TOKENS: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
@@ -112,6 +112,10 @@ class _AppFields(NamedTuple):
     sets_server: bool
 
 
+MAX_CONTENT_LENGTH: Final = 10**18
+"""A Content-Length this large or larger is refused: no body is that long, and an app echoing a client's
+digits into the field must not reach ``int()`` with thousands of them."""
+
 _PREPARED: Final[dict[tuple[tuple[str, str], ...], _AppFields]] = {}
 """Header lists already worked out, by their fields: a server sends a few header sets over and over
 (a Content-Type; a static file's validators), and each then costs a dict lookup, not its checks and
@@ -140,11 +144,12 @@ def _app_fields(headers: list[tuple[str, str]]) -> _AppFields:
         if lname not in _NOTABLE:  # most fields: kept as they are, nothing to read
             fields.append(field)
         elif lname == "content-length":
-            if not value.isdigit() or not value.isascii():
-                raise HeaderError(f"invalid Content-Length {value!r}")
-            if declared is not None and int(value) != declared:
+            length = parse_digits(value, MAX_CONTENT_LENGTH)
+            if length is None or length == MAX_CONTENT_LENGTH:
+                raise HeaderError(f"invalid Content-Length {value[:40]!r}")
+            if declared is not None and length != declared:
                 raise HeaderError("conflicting Content-Length values")
-            declared = int(value)
+            declared = length
         elif lname == "connection":
             # RFC 9110 section 7.6.1: "close" is honoured and "keep-alive" is the
             # writer's to say; other options (Upgrade on a 101) belong to the app.

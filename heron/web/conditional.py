@@ -21,13 +21,16 @@ from collections.abc import Sequence
 from email.utils import parsedate_to_datetime
 from typing import Final
 
-from heron.protocol.headers import Headers, split_comma_list
+from heron.protocol.headers import Headers, parse_digits, split_comma_list
 from heron.limits import DEFAULT_LIMITS
 from heron.protocol.writer import format_http_date
 
 # RFC 9110 section 8.8.3: entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE
 _ETAG: Final = re.compile(r'\s*((?:W/)?"[\x21\x23-\x7e\x80-\xff]*")\s*(?:,|$)')
 _RANGE_SPEC: Final = re.compile(r"([0-9]*)-([0-9]*)")
+_MAX_DATE: Final = 64
+"""Longest HTTP-date read: the longest valid form (RFC 850, ``Wednesday, 09-Nov-94 08:49:37 GMT``) has 33
+characters; anything much longer is not a date, and is not handed to a parser that would convert its digits."""
 
 
 def make_etag(size: int, mtime_ns: int, inode: int) -> str:
@@ -53,8 +56,11 @@ def parse_http_date(value: str) -> int | None:
     the RFC requires of recipients; anything else is None so the header
     holding it is ignored.
     """
+    value = value.strip()
+    if len(value) > _MAX_DATE:
+        return None
     try:
-        moment = parsedate_to_datetime(value.strip())
+        moment = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
     # asctime carries no zone (a naive datetime): HTTP dates are always GMT,
@@ -193,15 +199,16 @@ def parse_range(value: str, size: int, max_ranges: int = DEFAULT_LIMITS.max_rang
         if match is None:
             return None
         first_text, last_text = match.groups()
+        # Numbers past the end of the file mean the same at any length: capped at ``size``.
         if first_text:
-            first = int(first_text)
-            last = int(last_text) if last_text else size - 1
+            first = _offset(first_text, size)
+            last = _offset(last_text, size) if last_text else size - 1
             if last_text and last < first:
                 return None  # section 14.1.1: an invalid range-spec makes the whole field invalid
             if first < size:
                 ranges.append((first, min(last, size - 1)))
         elif last_text:
-            suffix = int(last_text)
+            suffix = _offset(last_text, size)
             if suffix > 0:
                 ranges.append((max(0, size - suffix), size - 1))
         else:
@@ -211,6 +218,13 @@ def parse_range(value: str, size: int, max_ranges: int = DEFAULT_LIMITS.max_rang
     if _overlap(ranges):
         return None
     return ranges
+
+
+def _offset(digits: str, size: int) -> int:
+    """A byte position of a range-spec (``1*DIGIT``, which the pattern checked), at most ``size``."""
+    value = parse_digits(digits, size)
+    assert value is not None, "the range-spec pattern lets only ASCII digits through"
+    return value
 
 
 def _overlap(ranges: Sequence[tuple[int, int]]) -> bool:

@@ -213,6 +213,22 @@ def test_unsatisfiable_range_is_416(server: Server) -> None:
     assert response.headers["Content-Range"] == f"bytes */{len(TWO_MIB)}"
 
 
+@pytest.mark.parametrize(("spec", "status", "body"), [
+    ("bytes=" + "9" * 5000 + "-", 416, None),
+    ("bytes=0-" + "9" * 5000, 206, TWO_MIB),
+    ("bytes=-" + "9" * 5000, 206, TWO_MIB),
+    ("bytes=" + "0" * 5000 + "1-2", 206, TWO_MIB[1:3]),
+], ids=["start", "end", "suffix", "leading-zeros"])
+def test_range_numbers_of_thousands_of_digits_are_answered_not_crashed(server: Server, spec: str, status: int,
+                                                                        body: bytes | None) -> None:
+    """int() refuses more than 4300 digits: a Range must still get its 206 or 416, with nothing in the error log."""
+    response = requests.get(server.url("/big.bin"), headers={"Range": spec}, timeout=5)
+    assert response.status_code == status
+    if body is not None:
+        assert response.content == body
+    assert "Traceback" not in server.stderr()
+
+
 def test_overlapping_ranges_get_the_whole_file_once(server: Server) -> None:
     response = requests.get(server.url("/big.bin"), headers={"Range": "bytes=0-,0-,0-,0-"}, timeout=5)
     assert response.status_code == 200

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from heron.protocol.headers import Headers, parse_media_type, split_comma_list
+from heron.protocol.headers import Headers, parse_digits, parse_media_type, split_comma_list
 
 
 @pytest.mark.parametrize(
@@ -166,3 +166,23 @@ def test_repr_shows_raw_pairs() -> None:
 def test_parse_media_type_lowercases_type_and_names_and_unquotes_values(
         value: str, parsed: tuple[str, dict[str, str]]) -> None:
     assert parse_media_type(value) == parsed
+
+
+@pytest.mark.parametrize(("text", "ceiling", "value"), [
+    ("0", 10, 0),
+    ("7", 10, 7),
+    ("0007", 10, 7),
+    ("10", 10, 10),
+    ("11", 10, 10),
+    ("99999999999999999999", 10, 10),
+    ("9" * 5000, 10**18, 10**18),
+    ("0" * 5000 + "42", 100, 42),
+    ("1" + "0" * 18, 10**19, 10**18),
+])
+def test_parse_digits_caps_at_the_ceiling(text: str, ceiling: int, value: int) -> None:
+    assert parse_digits(text, ceiling) == value
+
+
+@pytest.mark.parametrize("text", ["", "+1", "-1", " 1", "1 ", "0x1", "1_0", "1.0", "\u00b2", "\uff15", "\u0661"])
+def test_parse_digits_refuses_anything_but_ascii_digits(text: str) -> None:
+    assert parse_digits(text, 10**18) is None

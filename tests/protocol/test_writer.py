@@ -344,7 +344,8 @@ def test_identical_app_set_content_lengths_are_sent_once() -> None:
     assert data.count(b"Content-Length") == 1
 
 
-@pytest.mark.parametrize("value", ["4", "2", "abc", "-1", "+3", " 3", "3.0", "\u0663"])
+@pytest.mark.parametrize("value", ["4", "2", "abc", "-1", "+3", " 3", "3.0", "\u0663", "\u00b2", "9" * 5000,
+                                   str(10**18)])
 def test_app_set_content_length_that_does_not_match_the_body_raises(value: str) -> None:
     with pytest.raises(HeaderError):
         ResponseWriter("GET", "1.1", True).complete(200, [("Content-Length", value)], b"abc", date=DATE)

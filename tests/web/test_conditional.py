@@ -214,5 +214,30 @@ def test_more_than_max_ranges_are_ignored() -> None:
     assert parse_range("bytes=" + few, 10_000) is not None
 
 
+HUGE = "9" * 5000  # past int()'s 4300-digit limit
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (f"bytes=0-{HUGE}", [(0, 999)]),
+    (f"bytes=-{HUGE}", [(0, 999)]),
+    (f"bytes={'0' * 5000}5-9", [(5, 9)]),
+    (f"bytes=0-1,990-{HUGE}", [(0, 1), (990, 999)]),
+])
+def test_range_numbers_of_any_length_are_read_as_positions(value: str, expected: list[tuple[int, int]]) -> None:
+    assert parse_range(value, 1000) == expected
+
+
+@pytest.mark.parametrize("value", [f"bytes={HUGE}-", f"bytes={HUGE}-{HUGE}1", f"bytes={HUGE}1-{HUGE}"])
+def test_range_starting_thousands_of_digits_past_the_end_is_unsatisfiable(value: str) -> None:
+    with pytest.raises(Unsatisfiable):
+        parse_range(value, 1000)
+
+
+def test_a_date_of_thousands_of_digits_is_no_date() -> None:
+    assert parse_http_date(f"Sun, 06 Nov {HUGE} 08:49:37 GMT") is None
+    assert parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT") == 784111777
+    assert parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT") == 784111777
+
+
 def test_ranges_on_an_empty_file_are_ignored() -> None:
     assert parse_range("bytes=0-", 0) is None
