@@ -2,9 +2,11 @@
 
 Written to the ``heron.access`` logger, which the command line sends to
 stderr (``--no-access-log`` turns it off, ``--access-log-format json``
-picks JSON). Values that come from the client (target, Referer,
-User-Agent) are escaped, so a request cannot forge log lines: backslash
-escapes in Combined, ``json.dumps`` (ASCII only, so no raw control
+picks JSON). Every value a client can influence (the client address,
+which ``--proxy-headers`` may take from a header, the target, Referer,
+User-Agent) is escaped, so a request cannot forge log lines or fields:
+backslash escapes in Combined (and, in the space-delimited client field,
+for a space too), ``json.dumps`` (ASCII only, so no raw control
 character or line separator) in JSON.
 
 The client is ``request.client``: the address ``--proxy-headers``
@@ -19,8 +21,10 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Callable
+from typing import Final
 
 from heron.protocol.events import RequestHead
 from heron.server.clock import SecondCache
@@ -36,6 +40,20 @@ def _escape(value: str) -> str:
     if value.isprintable() and '"' not in value and "\\" not in value:
         return value
     return value.encode("unicode_escape").decode("ascii").replace('"', '\\"')
+
+
+_ADDRESS: Final = re.compile(r"[0-9A-Za-z.:%_\[\]-]+")
+"""What a client field holds: an IP address (a link-local peer with its ``%interface``), ``unknown``, or an
+obfuscated RFC 7239 identifier such as ``_hidden``."""
+
+
+def _escape_client(client: str) -> str:
+    """The client field of a Combined line: any character an address does not use written as ``\\xNN``
+    (``\\uNNNN`` past latin-1), spaces and quotes included, so the field stays one field."""
+    if _ADDRESS.fullmatch(client):
+        return client
+    return "".join(c if _ADDRESS.fullmatch(c) else ("\\x%02x" if ord(c) < 256 else "\\u%04x") % ord(c)
+                   for c in client) or "-"
 
 
 def _clf_time(second: int) -> str:
@@ -67,7 +85,7 @@ def _combined(when: str, client: str, head: RequestHead | None, status: int, siz
     referer, user_agent = _referer_and_user_agent(head)
     request = "-" if head is None else "%s %s HTTP/%s" % (head.method, _escape(head.target), head.http_version)
     return '%s - - [%s] "%s" %d %s "%s" "%s"' % (
-        client or "-", when, request, status, size if size else "-",
+        _escape_client(client), when, request, status, size if size else "-",
         "-" if referer is None else _escape(referer), "-" if user_agent is None else _escape(user_agent))
 
 

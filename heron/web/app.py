@@ -328,11 +328,11 @@ class App:
             try:
                 return to_response(await _call(handler, request, exc))
             except Exception:
-                logger.exception("error handler %r failed for %s %s", handler, request.method, request.path)
+                logger.exception("error handler %r failed for %s %s", handler, request.method, request.raw_path)
                 return error_response(500)
         if isinstance(exc, HTTPError):
             return error_response(exc.status, exc.detail, exc.headers)
-        logger.exception("unhandled error in handler for %s %s", request.method, request.path, exc_info=exc)
+        logger.exception("unhandled error in handler for %s %s", request.method, request.raw_path, exc_info=exc)
         if self.debug:
             return debug_response(exc)
         return error_response(500)

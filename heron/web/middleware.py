@@ -69,10 +69,10 @@ def request_logging(header: str = "X-Request-ID", trust_incoming: bool = False) 
             try:
                 response = await next_handler(request)
             except BaseException:
-                logger.info("%s %s %s failed after %.1f ms", request_id, request.method, request.path,
+                logger.info("%s %s %s failed after %.1f ms", request_id, request.method, request.raw_path,
                             (time.perf_counter() - started) * 1000)
                 raise
-            logger.info("%s %s %s %d %.1f ms", request_id, request.method, request.path, response.status,
+            logger.info("%s %s %s %d %.1f ms", request_id, request.method, request.raw_path, response.status,
                         (time.perf_counter() - started) * 1000)
             response.headers.append((header, request_id))
             return response

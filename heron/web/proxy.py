@@ -106,7 +106,7 @@ class TrustedProxies:
     def resolve(self, peer: tuple[str, int], scheme: str,
                 headers: Sequence[tuple[str, str]]) -> tuple[tuple[str, int], str]:
         """The request's ``(client, scheme)``: ``peer`` and ``scheme`` unless a trusted peer says otherwise."""
-        if not (self.any_peer or self.trusts(_ip(peer[0]))):
+        if not (self.any_peer or self.trusts(_peer_ip(peer[0]))):
             return peer, scheme
         forwarded: list[str] = []
         for_values: list[str] = []
@@ -227,6 +227,8 @@ def parse_trusted_proxies(value: str) -> TrustedProxies:
 
 
 def _parse_network(entry: str) -> Network:
+    if "%" in entry:
+        raise ValueError(f"forwarded_allow_ips: {entry!r} has an IPv6 zone (%...): list the address without it")
     try:
         return ipaddress.ip_network(entry)
     except ValueError:
@@ -301,7 +303,7 @@ def parse_node(text: str, *, bracketed_ipv6: bool) -> Node:
         name, bracket, port = text[1:].partition("]")
         if not bracket or (port and not port.startswith(":")):
             raise ValueError("not a bracketed IPv6 address")
-        ip = _unmapped(ipaddress.IPv6Address(name))
+        ip = _unmapped(_unscoped(ipaddress.IPv6Address(name)))
         return Node(str(ip), _port(port[1:]) if port else 0, ip)
     name, colon, port = text.partition(":")
     port_number = _port(port) if colon else 0
@@ -329,10 +331,31 @@ def _port(text: str) -> int:
 
 
 def _ip(text: str) -> Address | None:
+    """The address a hop names, or None if it is not a plain IP address."""
     try:
-        return _unmapped(ipaddress.ip_address(text))
+        return _unmapped(_unscoped(ipaddress.ip_address(text)))
     except ValueError:
         return None
+
+
+def _unscoped(ip: Address) -> Address:
+    """``ip``, or ValueError if it carries an IPv6 zone (``fe80::1%eth0``, RFC 4007 section 11).
+
+    ``ipaddress`` takes almost any text after the ``%``: spaces, quotes,
+    angle brackets, so a hop could become a client "address" that forges
+    access-log entries, and ``::1%x`` would still compare equal to a
+    trusted ``::1``. A zone names an interface of the machine that wrote
+    it, which means nothing to heron, so a hop with one is refused.
+    """
+    if isinstance(ip, ipaddress.IPv6Address) and ip.scope_id is not None:
+        raise ValueError("an IPv6 zone is not part of a forwarded address")
+    return ip
+
+
+def _peer_ip(text: str) -> Address | None:
+    """The socket peer's address for the trust check. The kernel writes a link-local peer with its
+    interface (``fe80::1%eth0``): that zone is dropped, not refused, so such a proxy can be trusted."""
+    return _ip(text.partition("%")[0])
 
 
 def _unmapped(ip: Address) -> Address:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -85,6 +86,28 @@ def test_json_access_log_shows_the_resolved_client(serve: Serve) -> None:
     log = server.wait_for_stderr(r'^\{.*"/whoami"')
     entry = json.loads(next(line for line in log.splitlines() if '"/whoami"' in line))
     assert entry["client"] == "2001:db8::7"
+
+
+ZONED = ['fe80::1%x" - - [01/Jan/2000:00:00:00 +0000] "GET /forged HTTP/1.1" 200 1 "-" "-',
+         "fe80::1%<script>", "::1%x"]
+
+
+@pytest.mark.parametrize(("app", "target", "client_of"), [
+    (WHOAMI, "/whoami", lambda seen: seen["client"][0]),
+    (app_spec("wsgi_probe"), "/environ", lambda seen: seen["REMOTE_ADDR"]),
+    (app_spec("asgi_probe"), "/scope", lambda seen: seen["client"][0]),
+], ids=["heron", "wsgi", "asgi"])
+def test_a_hop_with_an_ipv6_zone_is_not_believed(serve: Serve, app: str, target: str,
+                                                  client_of: Callable[[dict[str, Any]], str]) -> None:
+    """ipaddress takes almost any text after "%": it became the client and forged a whole access-log entry;
+    ``::1%x`` also counted as the trusted ``::1``, so the walk went on to the address the client wrote."""
+    server = serve("--proxy-headers", "--forwarded-allow-ips", "127.0.0.1, ::1", app=app, access_log=True)
+    for hop in ZONED:
+        seen = whoami(server.url(target), {"X-Forwarded-For": f"192.0.2.66, {hop}"})
+        assert client_of(seen) == "127.0.0.1"
+    log = server.wait_for_stderr(rf'"GET {target} HTTP/1\.1" 200 ', count=len(ZONED))
+    assert "forged" not in log and "<script>" not in log and "192.0.2.66" not in log
+    assert len([line for line in log.splitlines() if "HTTP/1.1" in line]) == len(ZONED)
 
 
 @pytest.mark.parametrize(("flags", "message"), [

@@ -38,6 +38,25 @@ def test_client_values_are_escaped(caplog: pytest.LogCaptureFixture) -> None:
     assert line.endswith('"x\\" 200 \\"\\\\evil\\x1b[31m"')
 
 
+@pytest.mark.parametrize("client", ['fe80::1%x" - - [01/Jan/2000:00:00:00 +0000] "GET /forged HTTP/1.1" 200 1 "-" "-',
+                                    "a b", "<script>", "x\ny"])
+def test_a_client_field_that_is_no_address_cannot_forge_fields_or_lines(caplog: pytest.LogCaptureFixture,
+                                                                        client: str) -> None:
+    with caplog.at_level(logging.INFO, logger="heron.access"):
+        AccessLog().record(client, head("/", []), 200, 0, 0.0)
+    line = caplog.records[0].getMessage()
+    match = CLF.match(line)
+    assert match is not None and match.group(3) == "GET / HTTP/1.1"
+    assert " " not in match.group(1) and "\n" not in line and '"' not in match.group(1)
+
+
+@pytest.mark.parametrize("client", ["192.0.2.1", "2001:db8::1", "fe80::1%eth0", "unknown", "_hidden", "-"])
+def test_addresses_are_logged_as_they_are(caplog: pytest.LogCaptureFixture, client: str) -> None:
+    with caplog.at_level(logging.INFO, logger="heron.access"):
+        AccessLog().record(client, head("/", []), 200, 0, 0.0)
+    assert caplog.records[0].getMessage().startswith(client + " - - [")
+
+
 def json_line(caplog: pytest.LogCaptureFixture, client: str, request: RequestHead | None, status: int, size: int,
               duration: float | None) -> str:
     with caplog.at_level(logging.INFO, logger="heron.access"):

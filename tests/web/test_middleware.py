@@ -101,6 +101,13 @@ def test_request_logging_adds_an_id_and_logs_once(caplog: pytest.LogCaptureFixtu
     assert len(lines) == 2 and lines[0].startswith(first + " GET /data 200 ")
 
 
+def test_request_logging_writes_the_path_as_sent_so_it_cannot_start_a_line(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="heron.request"), TestClient(make_app(request_logging())) as client:
+        assert client.get("/data%0A1-1%20GET%20/forged").status == 404
+    [line] = [r.getMessage() for r in caplog.records if r.name == "heron.request"]
+    assert "\n" not in line and " GET /data%0A1-1%20GET%20/forged 404 " in line
+
+
 def test_request_logging_can_trust_a_proxy_id() -> None:
     with TestClient(make_app(request_logging(trust_incoming=True))) as client:
         assert client.get("/data", headers={"X-Request-ID": "abc-123"}).headers["x-request-id"] == "abc-123"

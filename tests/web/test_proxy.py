@@ -39,6 +39,7 @@ def test_addresses_and_ranges_of_both_families_are_trusted() -> None:
     ("proxy.internal", r"'proxy\.internal' is not an IP address"),
     ("[::1]", r"'\[::1\]' is not an IP address"),
     ("127.0.0.1,10.0.0.1/8", r"'10\.0\.0\.1/8' has host bits set: did you mean 10\.0\.0\.0/8\?"),
+    ("fe80::1%eth0", r"'fe80::1%eth0' has an IPv6 zone"),
     ("", "forwarded_allow_ips is empty"),
     (" , ", "forwarded_allow_ips is empty"),
 ])
@@ -121,6 +122,35 @@ def test_an_unreadable_hop_leaves_the_peer_and_is_logged_once(entry: str, caplog
     message = caplog.records[0].getMessage()
     assert "X-Forwarded-For entry is not an IP address" in message and "10.0.0.1" in message
     assert entry not in message, "the client's value reached the log"
+
+
+@pytest.mark.parametrize("entry", [
+    "fe80::1%eth0", "fe80::1%x y", 'fe80::1%" - - [x] "GET /forged', "fe80::1%<script>", "::1%x", "[fe80::1%x]:80",
+])
+def test_a_hop_with_an_ipv6_zone_is_no_address(entry: str, caplog: pytest.LogCaptureFixture) -> None:
+    """ipaddress takes almost any text after %: it would become request.client and the access log's first field."""
+    with caplog.at_level(logging.INFO, logger="heron.error"):
+        assert resolve(("X-Forwarded-For", entry)) == (PROXY, "http")
+    assert "X-Forwarded-For entry is not an IP address" in caplog.text
+
+
+@pytest.mark.parametrize("value", ['for="[fe80::1%eth0]"', 'for="[::1%x]:80"', 'for="[fe80::1%25x y]"'])
+def test_a_forwarded_node_with_an_ipv6_zone_is_no_address(value: str) -> None:
+    assert resolve(("Forwarded", value)) == (PROXY, "http")
+
+
+def test_a_zone_does_not_make_a_hop_a_trusted_proxy() -> None:
+    """::1%x compared equal to a trusted ::1: the walk went past it to the address the client wrote."""
+    proxies = parse_trusted_proxies("::1")
+    peer = ("::1", 1)
+    assert proxies.resolve(peer, "http", [("X-Forwarded-For", "192.0.2.9, ::1%x")]) == (peer, "http")
+
+
+def test_a_link_local_proxy_peer_is_trusted_whatever_its_interface() -> None:
+    """The kernel names a link-local peer with its interface; that is the socket's own, not a client's text."""
+    proxies = parse_trusted_proxies("fe80::/10")
+    assert proxies.resolve(("fe80::1%eth0", 1), "http", [("X-Forwarded-For", "192.0.2.9")]) == (("192.0.2.9", 0),
+                                                                                                    "http")
 
 
 def test_garbage_left_of_the_client_does_not_matter() -> None:
