@@ -210,7 +210,10 @@ async def _collect(response: Response) -> bytes:
     """The whole body of any kind of response, read the way the server reads it."""
     if not isinstance(response, StreamingResponse):
         return response.body
-    return b"".join([chunk async for chunk in response.chunks()])
+    try:
+        return b"".join([chunk async for chunk in response.chunks()])
+    finally:
+        await response.discard()
 
 
 @contextmanager

@@ -485,14 +485,16 @@ class _OpenFileResponse(FileResponse):
 
     ``FileResponse.__init__`` is skipped on purpose: it would open and stat
     a path and guess a Content-Type, while here the file is open and the
-    app's headers already say what it is.
+    app's headers already say what it is. The server calls ``discard``
+    once the body is sent (or cannot be), which closes the app's file as
+    PEP 3333 requires.
     """
 
     __slots__ = ("wrapper",)
 
     def __init__(self, wrapper: FileWrapper, status: int, headers: list[tuple[str, str]], offset: int,
                  length: int) -> None:
-        StreamingResponse.__init__(self, _FileRegion(wrapper, offset, length), status, headers, content_type=None)
+        StreamingResponse.__init__(self, (), status, headers, content_type=None)
         self.wrapper = wrapper
         self.path = str(getattr(wrapper.filelike, "name", "<file>"))
         self.offset = offset
@@ -502,26 +504,5 @@ class _OpenFileResponse(FileResponse):
     def open(self) -> AbstractContextManager[IO[bytes]]:
         return nullcontext(self.wrapper.filelike)
 
-
-class _FileRegion:
-    """The region's bytes when sendfile cannot be used (TLS, uvloop); closing it closes the app's file."""
-
-    def __init__(self, wrapper: FileWrapper, offset: int, length: int) -> None:
-        self._wrapper = wrapper
-        self._offset = offset
-        self._length = length
-
-    def __iter__(self) -> Iterator[bytes]:
-        file = self._wrapper.filelike
-        file.seek(self._offset)
-        left = self._length
-        while left > 0:
-            data = file.read(min(self._wrapper.block_size, left))
-            if not data:
-                raise OSError(f"{getattr(file, 'name', 'file')}: shorter than the {self._length} bytes promised")
-            left -= len(data)
-            yield data
-
-    def close(self) -> None:
-        self._wrapper.close()
-
+    async def discard(self) -> None:
+        self.wrapper.close()

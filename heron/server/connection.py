@@ -25,7 +25,7 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import IO, cast
 
 from heron.blocking import run_blocking
@@ -423,27 +423,58 @@ class HTTPConnection(asyncio.BufferedProtocol):
                 self._write_unsent([head_bytes, body], taken)
             self._must_close = self._must_close or not writer.keep_alive
             return response.status, len(body)
-        if isinstance(response, FileResponse) and self._plain_socket():
-            return response.status, await self._send_file(writer, response, date)
         try:
+            if isinstance(response, FileResponse):
+                return await self._send_file_response(head, writer, response, date)
             self._write(self._head_bytes(writer, response, date))
             if not writer.sends_body:
                 return response.status, 0  # HEAD, 204, 304: produce nothing nobody will receive
-            return response.status, await self._send_body(writer, response)
+            return response.status, await self._send_body(writer, response, response.chunks())
         finally:
             await response.discard()  # whatever happened, the body's producer is released now
 
     def _head_bytes(self, writer: ResponseWriter, response: StreamingResponse, date: str) -> bytes:
         """The head of a response whose body follows, for the caller to write at once."""
         data = writer.head(response.status, response.headers, None, date=date)
-        self._response_started = True
-        self._must_close = self._must_close or not writer.keep_alive
+        self._head_written(writer)
         return data
 
-    async def _send_body(self, writer: ResponseWriter, response: StreamingResponse) -> int:
-        """Stream a body; the bytes sent."""
+    def _head_written(self, writer: ResponseWriter) -> None:
+        """The head from ``writer`` is going out now: the response can no longer be taken back."""
+        self._response_started = True
+        self._must_close = self._must_close or not writer.keep_alive
+
+    async def _send_file_response(self, head: RequestHead, writer: ResponseWriter, response: FileResponse,
+                                  date: str) -> tuple[int, int]:
+        """Open the file, then send head and file: ``sendfile`` on plain TCP, else read in the pool.
+
+        The file is opened before a byte goes out, and without waiting
+        (``FileResponse.open``): if the path is no longer the regular file
+        the response was made for (removed, truncated, replaced, a FIFO
+        put in its place), the answer is still a clean 404, logged once.
+        """
+        head_bytes = writer.head(response.status, response.headers, None, date=date)
+        if not writer.sends_body:  # HEAD, 204, 304: no file to open
+            self._head_written(writer)
+            self._write(head_bytes)
+            return response.status, 0
+        try:
+            opened = response.open()
+        except OSError as exc:
+            logger.warning("%s %s: file response not sent, answered 404: %s", head.method, head.path, exc)
+            return await self._send(head, error_response(404))
+        with opened as file:
+            self._head_written(writer)
+            if self._plain_socket():
+                return response.status, await self._send_file(head_bytes, response, file)
+            self._write(head_bytes)
+            return response.status, await self._send_body(writer, response, response.pieces(file))
+
+    async def _send_body(self, writer: ResponseWriter, response: StreamingResponse,
+                         chunks: AsyncIterator[bytes]) -> int:
+        """Stream ``response``'s body, as ``chunks`` yields it; the bytes sent."""
         size = 0
-        async for data in response.chunks():
+        async for data in chunks:
             if self._gone:
                 raise ClientDisconnected("client closed the connection")
             size += len(data)
@@ -453,9 +484,9 @@ class HTTPConnection(asyncio.BufferedProtocol):
         self._write(writer.end(response.trailers))
         return size
 
-    async def _send_file(self, writer: ResponseWriter, response: FileResponse, date: str) -> int:
-        """Send a file response on plain TCP: the head, then the file region with ``sendfile(2)``
-        (zero-copy); the body bytes sent.
+    async def _send_file(self, head: bytes, response: FileResponse, file: SendableFile) -> int:
+        """Send a file response on plain TCP: ``head``, then the region of the open ``file`` with
+        ``sendfile(2)`` (zero-copy); the body bytes sent.
 
         The head is sent with MSG_MORE where the socket takes it at once,
         so the kernel holds it for the file's first bytes: one packet, not
@@ -468,13 +499,8 @@ class HTTPConnection(asyncio.BufferedProtocol):
         instead each segment must leave within ``write_timeout`` or the
         client is too slow and is dropped. asyncio's own fallback is not
         used because it swaps the protocol out for the transfer, bypassing
-        heron's backpressure. The response's own reader (for TLS and the
-        test client) is never started here, so there is nothing to discard.
+        heron's backpressure.
         """
-        head = self._head_bytes(writer, response, date)
-        if not writer.sends_body:
-            self._write(head)
-            return 0
         transport = self.transport
         sock = self._socket
         assert transport is not None and sock is not None
@@ -486,20 +512,19 @@ class HTTPConnection(asyncio.BufferedProtocol):
         try:
             fd = sock.fileno()
             sent = 0
-            with response.open() as file:
-                while sent < response.length:
-                    if self._gone:
-                        raise ClientDisconnected("client closed the connection")
-                    offset, count = response.offset + sent, response.length - sent
-                    n = 0
-                    if not transport.get_write_buffer_size():
-                        n = _sendfile_now(fd, file, offset, count)
-                    if not n:
-                        self._cork(True)
-                        n = await self._sendfile_when_writable(file, offset, min(_SENDFILE_SEGMENT, count))
-                    if n == 0:
-                        raise OSError(f"{response.path}: file shorter than the {response.length} bytes promised")
-                    sent += n
+            while sent < response.length:
+                if self._gone:
+                    raise ClientDisconnected("client closed the connection")
+                offset, count = response.offset + sent, response.length - sent
+                n = 0
+                if not transport.get_write_buffer_size():
+                    n = _sendfile_now(fd, file, offset, count)
+                if not n:
+                    self._cork(True)
+                    n = await self._sendfile_when_writable(file, offset, min(_SENDFILE_SEGMENT, count))
+                if n == 0:
+                    raise OSError(f"{response.path}: file shorter than the {response.length} bytes promised")
+                sent += n
             return sent
         finally:
             self._cork(False)

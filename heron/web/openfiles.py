@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import stat
 from types import TracebackType
 from typing import Final
 
@@ -39,28 +40,46 @@ def identity(info: os.stat_result) -> tuple[int, int, int, int]:
     return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns
 
 
-def open_if_same(path: str, wanted: tuple[int, int, int, int]) -> int | None:
-    """A read-only descriptor of ``path`` if it is still the file ``wanted`` (an ``identity``) names, else None.
+class NotTheFile(OSError):
+    """The path no longer names the regular file it was looked up as (or promised to be)."""
 
-    None too when it cannot be opened: it was replaced, rewritten or removed
-    since the caller's stat.
+
+def open_regular(path: str, wanted: tuple[int, int, int, int] | None = None, end: int = 0) -> int:
+    """A read-only descriptor of ``path``, which must be a regular file at least ``end`` bytes long
+    and, if ``wanted`` (an ``identity``) is given, still that file; ``NotTheFile`` (or the open's
+    own OSError) otherwise.
+
+    Opened with O_NONBLOCK so that nothing here can wait: a lookup may
+    have said "regular file", but by the time the file is sent anyone who
+    can rename files in the directory may have put a FIFO in its place,
+    and a plain ``open()`` of a FIFO waits for a writer forever, with the
+    event loop (every connection of the process) or a pool thread stopped
+    behind it. ``fstat`` on the descriptor then says what was really
+    opened. The flag is cleared once it is the file, so reads behave as
+    any file's.
     """
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
     try:
-        # O_NONBLOCK: should a FIFO have taken the file's place, opening it must not wait for a
-        # writer (with the event loop or a pool thread stopped). Cleared once the descriptor is the file.
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
-    except OSError:
-        return None
-    try:
-        same = identity(os.fstat(fd)) == wanted
-        if same:
-            os.set_blocking(fd, True)
-    except OSError:
-        same = False
-    if not same:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise NotTheFile(f"{path}: no longer a regular file")
+        if wanted is not None and identity(info) != wanted:
+            raise NotTheFile(f"{path}: replaced or changed since it was looked up")
+        if info.st_size < end:
+            raise NotTheFile(f"{path}: shorter than the {end} bytes to send")
+        os.set_blocking(fd, True)
+    except BaseException:
         os.close(fd)
-        return None
+        raise
     return fd
+
+
+def open_if_same(path: str, wanted: tuple[int, int, int, int]) -> int | None:
+    """``open_regular(path, wanted)``, or None when ``path`` is no longer that file or cannot be opened."""
+    try:
+        return open_regular(path, wanted)
+    except OSError:
+        return None
 
 
 class OpenFile:

@@ -205,7 +205,9 @@ class StaticFiles:
             if found is not None and found.unchanged(now):
                 if found.until <= now:
                     self._refresh(key, request)
-                return self._file_response(request, found, on_loop=True)
+                response = self._file_response(request, found, on_loop=True)
+                if response is not None:
+                    return response
         return await run_blocking(self.respond, request)
 
     def _refresh(self, key: tuple[str, str], request: Request) -> None:
@@ -266,7 +268,9 @@ class StaticFiles:
         found = self._look_up(request)
         if isinstance(found, Response):
             return found
-        return self._file_response(request, found, on_loop=False)
+        response = self._file_response(request, found, on_loop=False)
+        assert response is not None, "off the loop every file gets its answer"
+        return response
 
     def _look_up(self, request: Request) -> _Found | Response:
         """The file the URL names, remembered for the next requests; a redirect or listing for a
@@ -455,13 +459,15 @@ class StaticFiles:
                 best = (q, sibling)
         return found.original if best is None else best[1]
 
-    def _file_response(self, request: Request, found: _Found, *, on_loop: bool) -> Response:
+    def _file_response(self, request: Request, found: _Found, *, on_loop: bool) -> Response | None:
         """The answer for a file that was found: 304/412, a range, or all of it.
 
         A small file is sent from the bytes its lookup kept in memory. Else,
         in the thread pool, a small file is read now; on the event loop no
         file system call is made here, and the file goes out as a
         ``FileResponse``, with a kept descriptor if the loop's cache has one.
+        None (on the loop only): the answer needs the file read now (several
+        ranges of a file not kept in memory), which is the thread pool's work.
         """
         headers = request.headers
         chosen = self._choose(headers, found)
@@ -481,7 +487,9 @@ class StaticFiles:
             ranges = None  # several parts of a coded file: no sane framing, send it whole
         data = self._kept_contents(chosen)
         if ranges is not None and len(ranges) > 1:
-            return byteranges_response(chosen.path, ranges, size, fields, content_type, data)
+            if data is None and on_loop:
+                return None
+            return byteranges_response(chosen.path, ranges, size, fields, content_type, data, chosen.identity)
         offset, length, status = 0, size, 200
         if ranges is not None:
             first, last = ranges[0]
@@ -493,13 +501,14 @@ class StaticFiles:
             return Response(data if length == size else data[offset:offset + length], status, fields, content_type)
         if not on_loop and length < SMALL_FILE:
             try:
-                data = b"".join(read_file_region(chosen.path, offset, length, SMALL_FILE))
+                data = b"".join(read_file_region(chosen.path, offset, length, SMALL_FILE, chosen.identity))
             except OSError:
                 raise HTTPError(404) from None  # removed or truncated since the stat
             return Response(data, status, fields, content_type)
         open_files = self._open_files_here() if on_loop else None
         shared = open_files.get(chosen.path, chosen.identity) if open_files is not None else None
-        return FileResponse(chosen.path, status, fields, content_type, offset=offset, length=length, file=shared)
+        return FileResponse(chosen.path, status, fields, content_type, offset=offset, length=length, file=shared,
+                            expect=chosen.identity)
 
     @staticmethod
     def _ranges(request: Request, size: int, etag: str, mtime: int) -> list[tuple[int, int]] | None:
@@ -554,10 +563,12 @@ def _same_file(known: _Chosen) -> bool:
 
 
 def byteranges_response(path: str, ranges: Sequence[tuple[int, int]], size: int,
-                        fields: list[tuple[str, str]], content_type: str, data: bytes | None = None) -> Response:
+                        fields: list[tuple[str, str]], content_type: str, data: bytes | None = None,
+                        expect: tuple[int, int, int, int] | None = None) -> Response:
     """206 with one part per range, each with its own Content-Type and Content-Range.
 
-    The parts are cut from ``data`` (the whole file) when it is given, else read from ``path``.
+    The parts are cut from ``data`` (the whole file) when it is given, else read from ``path``
+    (which must still be ``expect``'s file), now or as the body streams: call it in the thread pool.
     """
     boundary = secrets.token_hex(16)
     heads = [(f"--{boundary}\r\nContent-Type: {content_type}\r\n"
@@ -566,7 +577,7 @@ def byteranges_response(path: str, ranges: Sequence[tuple[int, int]], size: int,
     closing = f"--{boundary}--\r\n".encode("ascii")
     length = sum(len(h) + (last - first + 1) + 2 for h, (first, last) in zip(heads, ranges)) + len(closing)
     multipart = f"multipart/byteranges; boundary={boundary}"
-    pieces = _byteranges_body(path, ranges, heads, closing, data)
+    pieces = _byteranges_body(path, ranges, heads, closing, data, expect)
     if length < SMALL_FILE:
         try:
             return Response(b"".join(pieces), 206, fields, multipart)
@@ -575,14 +586,14 @@ def byteranges_response(path: str, ranges: Sequence[tuple[int, int]], size: int,
     return StreamingResponse(pieces, 206, fields + [("Content-Length", str(length))], multipart)
 
 
-def _byteranges_body(path: str, ranges: Sequence[tuple[int, int]], heads: list[bytes],
-                     closing: bytes, data: bytes | None) -> Iterator[bytes]:
+def _byteranges_body(path: str, ranges: Sequence[tuple[int, int]], heads: list[bytes], closing: bytes,
+                     data: bytes | None, expect: tuple[int, int, int, int] | None) -> Iterator[bytes]:
     for head, (first, last) in zip(heads, ranges):
         yield head
         if data is not None:
             yield data[first:last + 1]
         else:
-            yield from read_file_region(path, first, last - first + 1, FileResponse.CHUNK_SIZE)
+            yield from read_file_region(path, first, last - first + 1, FileResponse.CHUNK_SIZE, expect)
         yield b"\r\n"
     yield closing
 

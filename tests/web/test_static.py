@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import os
 import re
@@ -13,6 +14,7 @@ import pytest
 
 from heron.web.app import App
 from heron.web.mediatypes import media_type
+from heron.web.openfiles import NotTheFile, identity
 from heron.web.response import FileResponse
 from heron.web.safepath import is_inside, resolve_inside, url_segments
 from heron.web.static import STAT_REUSE, StaticFiles, accepted_encodings, coding_quality
@@ -281,9 +283,43 @@ def test_file_response_defaults(site: Path) -> None:
     assert response.length == os.path.getsize(site / "app.js") - 10
     assert response.header("content-type") == "text/javascript; charset=utf-8"
     assert response.header("content-length") == str(response.length)
-    assert b"".join(response.content) == (site / "app.js").read_bytes()[10:]  # type: ignore[arg-type]
+    assert asyncio.run(_read(response)) == (site / "app.js").read_bytes()[10:]
     with pytest.raises(ValueError):
         FileResponse(site / "app.js", offset=-1)
+
+
+async def _read(response: FileResponse) -> bytes:
+    return b"".join([data async for data in response.chunks()])
+
+
+@pytest.mark.parametrize("swap", ["fifo", "removed", "truncated", "directory"])
+def test_file_response_refuses_a_path_that_is_no_longer_its_regular_file(site: Path, tmp_path: Path,
+                                                                          swap: str) -> None:
+    """Opened without waiting and checked with fstat: a FIFO in the file's place must not block the reader."""
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"x" * 1000)
+    response = FileResponse(path)
+    path.unlink()
+    if swap == "fifo":
+        os.mkfifo(path)
+    elif swap == "truncated":
+        path.write_bytes(b"x" * 10)
+    elif swap == "directory":
+        path.mkdir()
+    with pytest.raises(OSError):
+        asyncio.run(asyncio.wait_for(_read(response), 5))
+
+
+def test_file_response_with_expect_refuses_another_file_at_the_path(tmp_path: Path) -> None:
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"old!")
+    looked_up = identity(os.stat(path))
+    replacement = tmp_path / "new.bin"
+    replacement.write_bytes(b"new!")
+    os.replace(replacement, path)  # same size, another inode
+    with pytest.raises(NotTheFile):
+        asyncio.run(_read(FileResponse(path, expect=looked_up)))
+    assert asyncio.run(_read(FileResponse(path, expect=identity(os.stat(path))))) == b"new!"
 
 
 # -- validators and preconditions ------------------------------------------------------
