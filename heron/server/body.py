@@ -1,10 +1,12 @@
 """The channel that carries one request body from the socket to a handler (server layer).
 
 The connection pushes body pieces in as the parser produces them; the
-handler pulls them out with ``read_chunk``. The channel is where flow
-control lives: reading from the socket is paused while more than
-``HIGH_WATER`` bytes wait unread, and the connection is told when the
-handler first wants the body (to send ``100 Continue``).
+handler pulls them out with ``read_chunk``, which hands over everything
+waiting at once. The channel is where flow control lives: reading from
+the socket is paused while more than ``HIGH_WATER`` bytes wait unread,
+each piece counted with what holding it costs beyond its data, and the
+connection is told when the handler first wants the body (to send
+``100 Continue``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,10 @@ __all__ = ["HIGH_WATER", "BodyOwner", "BodyTimeout", "ClientDisconnected", "Requ
 
 HIGH_WATER = 65536
 """Unread body bytes buffered before the socket stops being read."""
+PIECE_COST = 64
+"""What one buffered piece costs beyond its data (the bytes object's header, its slot in the deque),
+counted against ``HIGH_WATER``: a client sending its body a byte per packet fills the buffer with
+pieces, not with bytes, and must meet back-pressure just as soon."""
 
 
 class BodyOwner(Protocol):
@@ -56,7 +62,7 @@ class RequestBody:
         if self.discarding:
             return
         self._chunks.append(data)
-        self._buffered += len(data)
+        self._buffered += len(data) + PIECE_COST
         if self._buffered > HIGH_WATER:
             self._owner.pause_body()
         self._wake()
@@ -133,12 +139,16 @@ class RequestBody:
             await asyncio.shield(self._lost_waiter)
 
     async def read_chunk(self) -> bytes:
+        """Everything that has arrived and not been read, as one piece (waiting for some if none has);
+        b"" once the body is complete. Taking it all at once makes the cost of a read (a
+        handler's turn, a WSGI thread's round trip to the loop) per batch, not per piece."""
         while True:
-            if self._chunks:
-                chunk = self._chunks.popleft()
-                self._buffered -= len(chunk)
-                if self._buffered <= HIGH_WATER // 4:
-                    self._owner.resume_body()
+            chunks = self._chunks
+            if chunks:
+                chunk = chunks.popleft() if len(chunks) == 1 else b"".join(chunks)
+                chunks.clear()
+                self._buffered = 0
+                self._owner.resume_body()
                 return chunk
             if self._error is not None:
                 raise self._error

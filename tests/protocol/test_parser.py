@@ -284,6 +284,37 @@ def test_chunked_body_is_delivered_without_framing() -> None:
     assert events[-1] == EndOfMessage()
 
 
+def test_chunks_already_in_the_buffer_become_one_data_event() -> None:
+    """Tiny chunks must not cost an object each: a 2-byte chunk is 7 bytes on the wire, 35 bytes as an object."""
+    pieces = [b"%02d" % (i % 100) for i in range(5000)]
+    events = parse(request(POST, TE_CHUNKED, body=chunked(*pieces)))
+    assert [type(e) for e in events] == [RequestHead, Data, EndOfMessage]
+    assert body_of(events) == b"".join(pieces)
+
+
+def test_chunk_data_is_handed_out_as_it_arrives() -> None:
+    parser = RequestParser()
+    parser.feed(request(POST, TE_CHUNKED) + b"5\r\nhel")
+    assert isinstance(parser.next_event(), RequestHead)
+    assert parser.next_event() == Data(b"hel")
+    assert parser.next_event() is NEED_DATA
+    parser.feed(b"lo\r\n3\r\n ab\r\n2\r\ncd")
+    assert parser.next_event() == Data(b"lo abcd")
+    parser.feed(b"\r\n0\r\nX-T: 1\r\n\r\n")
+    assert parser.next_event() == EndOfMessage((("X-T", "1"),))
+
+
+def test_data_before_a_framing_error_comes_first_then_the_error() -> None:
+    parser = RequestParser()
+    parser.feed(request(POST, TE_CHUNKED) + b"2\r\nab\r\n2\r\ncd\r\nzz\r\n")
+    assert isinstance(parser.next_event(), RequestHead)
+    assert parser.next_event() == Data(b"abcd")
+    for _ in range(2):  # and the parser stays dead
+        with pytest.raises(ProtocolError) as info:
+            parser.next_event()
+        assert info.value.status == 400
+
+
 @pytest.mark.parametrize("size", [b"a", b"A", b"00a", b"000000000000000a"])
 def test_chunk_size_is_hex_in_either_case_with_up_to_16_digits(size: bytes) -> None:
     events = parse(request(POST, TE_CHUNKED, body=size + b"\r\n" + b"x" * 10 + b"\r\n0\r\n\r\n"))
