@@ -79,7 +79,18 @@ class Limits:
     body_timeout: float = _limit(
         30.0, "seconds", "408 Request Timeout, then close",
         "Longest wait for the next piece of a request body while a handler is "
-        "waiting for it.")
+        "waiting for it (a body that keeps trickling in is min_body_rate's).")
+    min_body_rate: float = _limit(
+        240.0, "bytes/second", "408 Request Timeout, then close",
+        "Slowest average a request body may arrive at, counted only while a "
+        "handler waits for its bytes (or the server drains them), once "
+        "body_rate_grace has passed. body_timeout alone is per read, so a "
+        "body trickled a byte at a time would hold a connection and a handler "
+        "forever. Kestrel's MinRequestBodyDataRate: 240 B/s after 5 s.")
+    body_rate_grace: float = _limit(
+        5.0, "seconds", "min_body_rate is checked from then on",
+        "Waiting time a body gets before min_body_rate applies: room for a "
+        "slow start, a 100 Continue round trip, a mobile link waking up.")
     keepalive_timeout: float = _limit(
         5.0, "seconds", "connection closed",
         "Idle time allowed between requests on a kept-alive connection; "

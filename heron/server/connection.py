@@ -10,9 +10,9 @@ responses in order.
 The life of a connection, and the timer that guards each phase:
 
     waiting for a head  --(head parsed)-->  handler running  --(response sent)--> waiting ...
-    header_timeout (from first byte)         body_timeout (while the handler
-    keepalive_timeout (while idle)           waits for body bytes), write_timeout
-                                             (while the client does not read)
+    header_timeout (from first byte)         body_timeout and min_body_rate (while
+    keepalive_timeout (while idle)           the handler waits for body bytes),
+                                             write_timeout (while the client does not read)
 
 A body the handler did not read is drained (up to ``max_drain_bytes``) so
 its bytes are never taken for the next request; anything more and the
@@ -107,7 +107,7 @@ class HTTPConnection(asyncio.BufferedProtocol):
         "_closing", "_must_close", "_eof", "_head", "_body", "_response_started", "_response_done",
         "_continue_sent", "_drain_from", "_started", "_timer", "_timer_when", "_timer_kind", "_deadline",
         "_write_timer", "_reading_paused", "_writing_paused", "_drain_waiter", "_socket", "_socket_known",
-        "_tcp", "_direct", "_corked",
+        "_tcp", "_direct", "_corked", "_body_waited", "_wait_started",
     )
 
     def __init__(self, state: ServerState) -> None:
@@ -129,6 +129,8 @@ class HTTPConnection(asyncio.BufferedProtocol):
         self._response_done = False
         self._continue_sent = False
         self._drain_from = 0
+        self._body_waited = 0.0  # seconds this request has waited for body bytes, before the current wait
+        self._wait_started = 0.0  # loop time the current wait for body bytes began (see _await_body)
         self._started = 0.0  # loop time the current request's head was parsed (for the access log)
         # timers (see _arm)
         self._timer: asyncio.TimerHandle | None = None
@@ -283,13 +285,12 @@ class HTTPConnection(asyncio.BufferedProtocol):
             elif isinstance(event, Data):
                 assert body is not None
                 body.push(event.data)
+                self._body_arrived()
                 if body.discarding:
                     if body.received - self._drain_from > self.limits.max_drain_bytes:
                         self._close()
                         return
-                    self._arm(_BODY, self.limits.body_timeout)
-                elif self._timer_kind == _BODY:
-                    self._cancel_timer()
+                    self._await_body()
             else:
                 assert body is not None
                 body.finish()
@@ -301,6 +302,7 @@ class HTTPConnection(asyncio.BufferedProtocol):
         body = RequestBody(self, self.loop)
         self._body = body
         self._response_started = self._response_done = self._continue_sent = False
+        self._body_waited = 0.0
         self._started = self.loop.time()
         state = self.state
         client, scheme = self.client, state.scheme
@@ -337,7 +339,30 @@ class HTTPConnection(asyncio.BufferedProtocol):
             self._continue_sent = True
             self._write(_CONTINUE)
         self._resume_reading()
-        self._arm(_BODY, self.limits.body_timeout)
+        self._await_body()
+
+    def _await_body(self) -> None:
+        """Start waiting for body bytes: a handler wants them, or the server drains an unread body.
+
+        The timer fires at the sooner of ``body_timeout`` from now and the
+        moment the body would fall under ``min_body_rate``: bytes received
+        over seconds spent waiting for them (the time a handler spends on
+        anything else is not the client's), once ``body_rate_grace`` of
+        waiting has passed. Kestrel measures the same way.
+        """
+        now = self.loop.time()
+        self._wait_started = now
+        limits = self.limits
+        body = self._body
+        received = body.received if body is not None else 0
+        allowed = max(limits.body_rate_grace, received / limits.min_body_rate)
+        self._arm(_BODY, min(limits.body_timeout, allowed - self._body_waited))
+
+    def _body_arrived(self) -> None:
+        """Body bytes came: a wait for them, if one was on, ends, and its time is counted."""
+        if self._timer_kind == _BODY:
+            self._body_waited += self.loop.time() - self._wait_started
+            self._cancel_timer()
 
     def pause_body(self) -> None:
         self._pause_reading()
@@ -642,7 +667,7 @@ class HTTPConnection(asyncio.BufferedProtocol):
             body.discard()
             self._drain_from = body.received
             self._resume_reading()
-            self._arm(_BODY, self.limits.body_timeout)
+            self._await_body()
         self._advance()
 
     # -- output, timers, closing ----------------------------------------------
@@ -748,7 +773,10 @@ class HTTPConnection(asyncio.BufferedProtocol):
             else:
                 self._close()
         elif kind == _BODY:
-            logger.info("%s 408: request body stalled longer than body_timeout", self.client[0])
+            if self.loop.time() - self._wait_started < self.limits.body_timeout - _TIMER_SLACK:
+                logger.info("%s 408: request body arrived slower than min_body_rate", self.client[0])
+            else:
+                logger.info("%s 408: request body stalled longer than body_timeout", self.client[0])
             self._must_close = True
             body = self._body
             if body is None or self._response_done:

@@ -6,7 +6,7 @@ import socket
 import time
 
 from .conftest import Serve
-from .support import ResponseReader, get, parse_responses, recv_until_close, request, wait_readable
+from .support import ResponseReader, app_spec, get, parse_responses, recv_until_close, request, wait_readable
 
 
 def test_slowloris_head_gets_408_within_header_timeout_although_bytes_keep_coming(serve: Serve) -> None:
@@ -170,3 +170,78 @@ def test_unread_body_that_stalls_after_the_response_is_closed_after_body_timeout
         elapsed = time.monotonic() - started
     assert received.closed and received.data == b""
     assert elapsed < 1.5
+
+
+# -- min_body_rate: a body that keeps trickling -------------------------------------------------
+
+
+def trickle(sock: socket.socket, piece: bytes, every: float, until: float) -> float:
+    """Send ``piece`` every ``every`` seconds until the server closes or ``until`` seconds pass; the seconds taken."""
+    started = time.monotonic()
+    while time.monotonic() - started < until:
+        try:
+            sock.sendall(piece)
+        except OSError:
+            break
+        if wait_readable(sock, every):
+            break  # the server answered (and is closing)
+    return time.monotonic() - started
+
+
+def test_a_body_trickled_at_one_byte_a_second_gets_408_at_the_default_rate(serve: Serve) -> None:
+    """body_timeout alone never fires for a byte a second; at the defaults (240 B/s after 5 s) it ends in 30 s."""
+    server = serve()
+    with server.connect(timeout=35) as sock:
+        sock.sendall(request("POST", "/echo", [("Content-Length", "1000")]))
+        elapsed = trickle(sock, b"x", 1.0, 30.0)
+        received = recv_until_close(sock, 5.0)
+    assert 4.5 <= elapsed < 8, elapsed
+    assert received.closed
+    responses = parse_responses(received.data, ["POST"])
+    assert [r.status for r in responses] == [408] and responses[0].closes
+    server.wait_for_stderr("408: request body arrived slower than min_body_rate")
+
+
+def test_a_body_under_min_body_rate_gets_408_once_the_grace_is_over(serve: Serve, echo_app: str) -> None:
+    server = serve("--min-body-rate", "1000", "--body-rate-grace", "0.5", app=echo_app)
+    with server.connect() as sock:
+        sock.sendall(request("POST", "/echo", [("Content-Length", "100000")]))
+        elapsed = trickle(sock, b"x" * 10, 0.05, 5.0)  # 200 B/s, well under 1000
+        received = recv_until_close(sock, 3.0)
+    assert 0.4 <= elapsed < 1.5, elapsed
+    assert [r.status for r in parse_responses(received.data, ["POST"])] == [408]
+
+
+def test_a_body_at_min_body_rate_or_faster_is_read_whole(serve: Serve, echo_app: str) -> None:
+    server = serve("--min-body-rate", "1000", "--body-rate-grace", "0.5", app=echo_app)
+    with server.connect() as sock:
+        sock.sendall(request("POST", "/echo", [("Content-Length", "3000")]))
+        for _ in range(15):  # 200 bytes every 0.1 s: 2000 B/s, for 1.5 s, three times the grace
+            sock.sendall(b"y" * 200)
+            time.sleep(0.1)
+        response = ResponseReader(sock).read("POST")
+    assert response.status == 200 and response.json()["body_len"] == 3000
+
+
+def test_only_the_time_the_handler_waits_for_the_body_counts(serve: Serve) -> None:
+    """The handler sleeps 2 s before reading: 1000 bytes over 2.2 s is under 1000 B/s by the clock,
+    but the handler waited for bytes only about 0.2 s of it."""
+    server = serve("--min-body-rate", "1000", "--body-rate-grace", "0.5", app=app_spec("slow"))
+    with server.connect() as sock:
+        sock.sendall(request("POST", "/read-later?s=2", [("Content-Length", "1000")], b"z" * 500))
+        server.wait_for_stderr("slow: read-later started")
+        time.sleep(2.2)
+        sock.sendall(b"z" * 500)
+        response = ResponseReader(sock).read("POST")
+    assert response.status == 200 and response.body == b"read 1000\n"
+
+
+def test_an_unread_body_trickling_after_the_response_is_cut_off_by_the_rate(serve: Serve) -> None:
+    server = serve("--min-body-rate", "1000", "--body-rate-grace", "0.5")
+    with server.connect() as sock:
+        sock.sendall(request("POST", "/status/200", [("Content-Length", "20000")], b"x" * 10))
+        assert ResponseReader(sock).read("POST").status == 200  # the rest is to be drained
+        elapsed = trickle(sock, b"x" * 10, 0.05, 5.0)
+        received = recv_until_close(sock, 3.0)
+    assert received.closed and received.data == b""
+    assert elapsed < 1.5, elapsed
