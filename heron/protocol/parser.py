@@ -313,11 +313,21 @@ class RequestParser:
     # -- bodies -----------------------------------------------------------
 
     def _next_length_data(self) -> Data | object:
+        data = self._take_remaining()
+        if data is None:
+            return NEED_DATA
+        if not self._remaining:
+            self._state = _END
+        return Data(data)
+
+    def _take_remaining(self) -> bytes | None:
+        """Up to ``_remaining`` bytes from the buffer (the rest of a Content-Length body, or of a
+        chunk's data); None if it holds none."""
         buf = self._buf
         pos = self._pos
         available = len(buf) - pos
         if not available:
-            return NEED_DATA
+            return None
         n = self._remaining
         if available <= n:
             data = buf[pos:] if pos else buf
@@ -326,9 +336,7 @@ class RequestParser:
             data = buf[pos : pos + n]
         self._pos = pos + n
         self._remaining -= n
-        if not self._remaining:
-            self._state = _END
-        return Data(data)
+        return data
 
     def _next_chunked(self) -> Data | EndOfMessage | object:
         """The data of every chunk already in the buffer as one ``Data``; then trailers and the end.
@@ -346,10 +354,12 @@ class RequestParser:
             while True:
                 state = self._state
                 if state == _CHUNK_DATA:
-                    piece = self._chunk_data()
+                    piece = self._take_remaining()
                     if piece is None:
                         break
                     pieces.append(piece)
+                    if not self._remaining:
+                        self._state = _CHUNK_END
                 elif state == _CHUNK_SIZE_LINE:
                     self._whole_chunks(pieces)
                     if not self._chunk_size_line():
@@ -415,20 +425,6 @@ class RequestParser:
             self._remaining = size
             self._state = _CHUNK_DATA
         return True
-
-    def _chunk_data(self) -> bytes | None:
-        """As much of the current chunk's data as the buffer holds; None if it holds none."""
-        buf = self._buf
-        pos = self._pos
-        available = len(buf) - pos
-        if not available:
-            return None
-        n = min(available, self._remaining)
-        self._pos = pos + n
-        self._remaining -= n
-        if not self._remaining:
-            self._state = _CHUNK_END
-        return buf[pos : pos + n]
 
     def _chunk_end(self) -> bool:
         """The CRLF after a chunk's data; False if it is not all here yet."""
