@@ -19,18 +19,13 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn
 
-from heron.config import GROUPS, ServerConfig, check_value, settings, value_type
-from heron.errors import StartupFailed
+from heron.errors import ServeError, StartupFailed
 from heron.limits import Limits, describe
-from heron.server.connection import Handler
-
-if TYPE_CHECKING:
-    import socket
-    import ssl
-
-    from heron.server.lifecycle import Hook
+from heron.server.config import GROUPS, ServerConfig, check_value, settings, value_type
+from heron.server.workers import EXIT_STARTUP_FAILED
+from heron.web.static import StaticFiles, StaticFront
 
 DEMO = "heron.demo:app"
 APP_ENV = "HERON_APP"
@@ -207,47 +202,6 @@ def _import_module(name: str) -> Any:
         raise
 
 
-def as_handler(app: Any) -> Handler:
-    """The server-facing callable for an app: a heron App, or ``async def handler(request)``."""
-    handle = getattr(app, "handle", None)
-    if callable(handle):
-        return handle  # type: ignore[no-any-return]
-    if callable(app):
-        return app  # type: ignore[no-any-return]
-    raise SystemExit(f"heron: {app!r} is not an app")
-
-
-def as_hooks(app: Any) -> tuple[Hook | None, Hook | None]:
-    """The app's ``startup`` and ``shutdown`` coroutine functions, if it has them (a heron App does)."""
-    startup, shutdown = getattr(app, "startup", None), getattr(app, "shutdown", None)
-    return (startup if callable(startup) else None), (shutdown if callable(shutdown) else None)
-
-
-def adapt_app(app: Any, config: ServerConfig) -> Any:
-    """``app`` as the server runs it: a heron App as is, a WSGI or ASGI app behind its adapter."""
-    from heron.hosting import adapt, detect_interface
-
-    try:
-        interface = detect_interface(app) if config.interface == "auto" else config.interface
-    except TypeError as exc:
-        raise SystemExit(f"heron: {exc} (docs/cli.md, --interface)") from None
-    return adapt(app, interface, lifespan=config.lifespan, workers=config.workers)
-
-
-def _run_worker(handler: Handler, hooks: tuple[Hook | None, Hook | None], config: ServerConfig,
-                sock: socket.socket, ssl_context: ssl.SSLContext | None) -> None:
-    """One worker process: serve, or say in one line why the app's startup failed and exit with its code."""
-    from heron.server.lifecycle import run_in_process
-    from heron.server.workers import EXIT_STARTUP_FAILED
-
-    try:
-        run_in_process(handler, config, sock, ssl_context, startup=hooks[0], shutdown=hooks[1])
-    except StartupFailed as exc:
-        message = str(exc).replace("\n", " ")
-        print(f"heron: startup failed: {message}", file=sys.stderr, flush=True)
-        raise SystemExit(EXIT_STARTUP_FAILED) from None
-
-
 def configure_logging(config: ServerConfig) -> None:
     errors = logging.getLogger("heron.error")
     errors.setLevel(config.log_level.upper())
@@ -264,95 +218,54 @@ def configure_logging(config: ServerConfig) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """``heron`` and ``python3 -m heron``: parse flags and HERON_* variables, then serve (or supervise)."""
+    """``heron`` and ``python3 -m heron``: parse flags and HERON_* variables, then serve (or supervise).
+
+    What ``heron.serving`` raises becomes one line on stderr and an exit
+    status: 1 when serving cannot start, 3 when the app's startup failed.
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(os.environ).parse_args(argv)
     config = config_from_args(args)
     configure_logging(config)
-    if config.reload:
-        _serve_reloading(config, argv, args.app)
-        return
+    try:
+        if config.reload:
+            _serve_reloading(config, argv, args.app)
+        else:
+            _serve(config, args)
+    except ServeError as exc:
+        raise SystemExit(f"heron: {exc}") from None
+    except StartupFailed as exc:
+        message = str(exc).replace("\n", " ")
+        print(f"heron: startup failed: {message}", file=sys.stderr, flush=True)
+        raise SystemExit(EXIT_STARTUP_FAILED) from None
+
+
+def _serve(config: ServerConfig, args: argparse.Namespace) -> None:
+    """Serve APP (the demo site without one), behind the ``--static`` mounts if there are any."""
     from heron.server.reload import watch_supervisor
+    from heron.serving import serve_app, servable
 
     watch_supervisor()
-    if args.static:
-        app = adapt_app(load_app(args.app), config) if args.app else None
-        label = args.app or "static files from " + ", ".join(args.static)
-        _serve(with_static_mounts(app, args.static, listing=args.static_listing), config, label)
+    if not args.static:
+        serve_app(servable(load_app(args.app or DEMO), config), config, args.app or "the demo site")
         return
-    _serve(adapt_app(load_app(args.app or DEMO), config), config, args.app or "the demo site")
+    app = servable(load_app(args.app), config) if args.app else None
+    label = args.app or "static files from " + ", ".join(args.static)
+    serve_app(StaticFront(static_mounts(args.static, listing=args.static_listing), app), config, label)
 
 
-class _StaticFront:
-    """``--static`` mounts answering first, then the app (if any), whose startup/shutdown hooks are kept."""
-
-    def __init__(self, handle: Handler, app: Any) -> None:
-        self.handle = handle
-        self.startup = getattr(app, "startup", None)
-        self.shutdown = getattr(app, "shutdown", None)
-
-
-def with_static_mounts(app: Any, specs: Sequence[str], *, listing: bool = False) -> Any:
-    """``app`` (already adapted, or nothing) behind the ``--static /PREFIX=DIR`` mounts."""
-    from heron.web.static import StaticFiles, with_static
-
+def static_mounts(specs: Sequence[str], *, listing: bool = False) -> list[StaticFiles]:
+    """The ``--static /PREFIX=DIR`` mounts; ``ServeError`` for a spec that is not one."""
     mounts = []
     for spec in specs:
         prefix, sep, directory = spec.partition("=")
         if not sep or not prefix.startswith("/") or not directory:
-            raise SystemExit(f"heron: --static {spec!r}: expected /PREFIX=DIR, e.g. --static /assets=./public")
+            raise ServeError(f"--static {spec!r}: expected /PREFIX=DIR, e.g. --static /assets=./public")
         try:
             mounts.append(StaticFiles(directory, prefix, listing=listing))
         except ValueError as exc:
-            raise SystemExit(f"heron: --static {spec!r}: {exc}") from None
-    return _StaticFront(with_static(mounts, as_handler(app) if app is not None else None), app)
-
-
-def serve(app: Any, config: ServerConfig | None = None, *, label: str = "app", **settings: Any) -> None:
-    """Serve ``app`` (a heron App, WSGI or ASGI app) until SIGINT/SIGTERM; ``settings`` override ``config``."""
-    config = dataclasses.replace(config or ServerConfig(), **settings)
-    if config.reload:
-        raise ValueError("reload needs the command line (heron module:app --reload): the app is imported anew"
-                         " on each change")
-    _serve(adapt_app(app, config), config, label)
-
-
-def _serve(app: Any, config: ServerConfig, label: str) -> None:
-    """Serve an adapted app: bind, announce, then run one process or supervise ``config.workers``."""
-    from heron.server.listener import describe_address
-    from heron.server.workers import run_workers
-
-    handler = as_handler(app)
-    hooks = as_hooks(app)
-    ssl_context = _tls_context(config)
-    with ExitStack() as stack:
-        sock = _listen(config, stack)
-        print(f"heron: serving {label} on {describe_address(sock, config.scheme)}"
-              f" ({config.workers} worker{'s' if config.workers > 1 else ''})", file=sys.stderr, flush=True)
-        if config.workers > 1:
-            run_workers(config.workers, lambda: _run_worker(handler, hooks, config, sock, ssl_context))
-        else:
-            _run_worker(handler, hooks, config, sock, ssl_context)
-
-
-def _tls_context(config: ServerConfig) -> ssl.SSLContext | None:
-    """The TLS context ``config`` asks for (None: plain TCP); one line and exit 1 if its files cannot be loaded."""
-    from heron.server.tls import make_server_context
-
-    try:
-        return make_server_context(config.certfile, config.keyfile) if config.certfile else None
-    except OSError as exc:  # ssl.SSLError is an OSError too
-        raise SystemExit(f"heron: cannot load the TLS certificate or key: {exc}") from None
-
-
-def _listen(config: ServerConfig, stack: ExitStack) -> socket.socket:
-    """The listening socket ``config`` asks for, closed with ``stack``; one line and exit 1 if it cannot be had."""
-    from heron.server.listener import listening, where
-
-    try:
-        return stack.enter_context(listening(config))
-    except OSError as exc:
-        raise SystemExit(f"heron: cannot listen on {where(config)}: {exc.strerror or exc}") from None
+            raise ServeError(f"--static {spec!r}: {exc}") from None
+    return mounts
 
 
 def _serve_reloading(config: ServerConfig, argv: Sequence[str], app_spec: str | None) -> None:
@@ -363,14 +276,15 @@ def _serve_reloading(config: ServerConfig, argv: Sequence[str], app_spec: str | 
     socket path, which it must not bind again.
     """
     from heron.server.reload import Reloader, outermost
+    from heron.serving import listen, tls_context
 
-    _tls_context(config)  # bad TLS files end it here, as without --reload, not in a child after a child
+    tls_context(config)  # bad TLS files end it here, as without --reload, not in a child after a child
     watched = [os.getcwd()]
     path = app_file(app_spec) if app_spec else None
     if path is not None:
         watched.append(os.path.dirname(path))
     with ExitStack() as stack:
-        sock = _listen(config, stack)
+        sock = listen(config, stack)
         command = [sys.executable, "-m", "heron", *argv, "--no-reload", *(["--uds", ""] if config.uds else []),
                    "--fd", str(sock.fileno())]
         Reloader(command, sock, outermost(watched), config.limits.shutdown_timeout).run()

@@ -76,3 +76,10 @@ class StartupFailed(Exception):
     The message is one line naming the hook and its error; the command line
     prints it after ``heron: startup failed:`` and exits non-zero.
     """
+
+
+class ServeError(Exception):
+    """``heron.serve()`` cannot start: what it was given is no app, the TLS files do not load,
+    the address cannot be listened on. The message is one line that says which and why (the
+    underlying error, if any, is the ``__cause__``); the command line prints it after ``heron:``.
+    """

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import json as jsonlib
-import socket
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -25,18 +24,19 @@ from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from heron.config import ServerConfig
+from heron.messages.request import Request
+from heron.messages.response import Response, StreamingResponse
 from heron.protocol.events import RequestHead
 from heron.protocol.headers import Headers, parse_digits
 from heron.protocol.writer import validate_headers
-from heron.web.request import Request
-from heron.web.response import Response, StreamingResponse
+from heron.server.config import ServerConfig
+from heron.serving import servable, serving_in_thread
 
 __all__ = ["TestClient", "TestResponse", "live_server"]
 
 
 class _MemoryBody:
-    """A request body held in memory, handed out in one piece."""
+    """A request body held in memory, handed out in one piece; its client never leaves."""
 
     def __init__(self, data: bytes) -> None:
         self._data = data
@@ -44,6 +44,17 @@ class _MemoryBody:
     async def read_chunk(self) -> bytes:
         data, self._data = self._data, b""
         return data
+
+    def take_if_complete(self) -> bytes:
+        data, self._data = self._data, b""
+        return data
+
+    @property
+    def gone(self) -> bool:
+        return False
+
+    async def wait_disconnected(self) -> None:
+        await asyncio.get_running_loop().create_future()  # never: an in-process client stays to the end
 
 
 class TestResponse:
@@ -72,15 +83,16 @@ class TestClient:
 
     Cookies the app sets are kept and sent back on later requests (a
     ``Max-Age=0`` cookie deletes one). Use it as a context manager to run
-    the app's startup and shutdown hooks, if it has any.
+    the app's startup and shutdown hooks, if it has any. ``app`` is
+    anything ``heron.serve`` takes: a heron App or handler, a WSGI or an
+    ASGI app.
     """
 
     __test__ = False
 
     def __init__(self, app: Any, base_url: str = "http://testserver") -> None:
-        handle = getattr(app, "handle", app)
         self.app = app
-        self._handle = handle
+        self._served = servable(app, ServerConfig())
         parts = urlsplit(base_url)
         self.scheme = parts.scheme or "http"
         self.host = parts.netloc or "testserver"
@@ -93,16 +105,12 @@ class TestClient:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
 
     def __enter__(self) -> TestClient:
-        startup = getattr(self.app, "startup", None)
-        if callable(startup):
-            self._run(startup())
+        self._run(self._served.startup())
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        shutdown = getattr(self.app, "shutdown", None)
         try:
-            if callable(shutdown):
-                self._run(shutdown())
+            self._run(self._served.shutdown())
         finally:
             self.close()
 
@@ -152,7 +160,7 @@ class TestClient:
 
     async def _send(self, head: RequestHead, raw: bytes, client: tuple[str, int]) -> TestResponse:
         request = Request(head, _MemoryBody(raw), client=client, scheme=self.scheme, loop=self._loop)
-        response: Response = await self._handle(request)
+        response: Response = await self._served.handle(request)
         validate_headers(response.headers)
         body = await _collect(response)
         if head.method == "HEAD" or response.status in (204, 304):
@@ -225,41 +233,5 @@ def live_server(app: Any, config: ServerConfig | None = None, **settings: Any) -
     is anything the command line serves: a heron App, a WSGI or an ASGI
     app (whose startup and shutdown hooks, or lifespan, run too).
     """
-    from heron.cli import adapt_app, as_handler, as_hooks
-    from heron.server.lifecycle import Server
-
-    config = replace(config or ServerConfig(access_log=False), host="127.0.0.1", port=0, **settings)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(config.backlog)
-    sock.setblocking(False)
-    port = sock.getsockname()[1]
-    app = adapt_app(app, config)  # a WSGI or ASGI app too
-    startup, shutdown = as_hooks(app)
-    server = Server(as_handler(app), config, startup=startup, shutdown=shutdown)
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-    failure: list[BaseException] = []
-
-    def run() -> None:
-        asyncio.set_event_loop(loop)
-        try:
-            loop.run_until_complete(server.serve(sock, ready=ready.set))
-        except BaseException as exc:  # reported to the test below
-            failure.append(exc)
-        finally:
-            ready.set()
-            loop.close()
-
-    thread = threading.Thread(target=run, name="heron-live-server", daemon=True)
-    thread.start()
-    ready.wait(10)
-    if failure:
-        raise RuntimeError("the live server failed to start") from failure[0]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        if not loop.is_closed():
-            loop.call_soon_threadsafe(server.stop)
-        thread.join(config.limits.shutdown_timeout + 5)
-        sock.close()
+    with serving_in_thread(app, replace(config or ServerConfig(access_log=False), **settings)) as url:
+        yield url

@@ -14,7 +14,7 @@ import pytest
 
 import heron
 from heron.cli import build_parser, config_from_args, env_var
-from heron.config import GROUPS, ServerConfig, settings, value_type
+from heron.server.config import GROUPS, ServerConfig, settings, value_type
 from heron.limits import Limits, describe
 
 ALL_NAMES = [f.name for f in settings()] + [name for name, *_ in describe()]

@@ -33,8 +33,8 @@ from typing import Any, Final
 
 from heron.errors import ClientDisconnected, HTTPError, StartupFailed
 from heron.hosting.channel import BodyChannel
-from heron.web.request import Request
-from heron.web.response import Response, StreamingResponse
+from heron.messages.request import Request
+from heron.messages.response import Response, StreamingResponse
 
 __all__ = ["ASGIAdapter", "build_scope"]
 

@@ -39,8 +39,8 @@ from heron.errors import ClientDisconnected, HTTPError
 from heron.hosting.channel import ThreadBodyChannel
 from heron.protocol.headers import parse_digits
 from heron.protocol.writer import MAX_CONTENT_LENGTH
-from heron.web.request import Request
-from heron.web.response import FileResponse, Response, StreamingResponse
+from heron.messages.request import Request
+from heron.messages.response import FileResponse, Response, StreamingResponse
 
 __all__ = ["FileWrapper", "InputStream", "WSGIAdapter", "build_environ"]
 
@@ -67,6 +67,12 @@ class WSGIAdapter:
         done = run_blocking(exchange.run)
         done.add_done_callback(exchange.ran)
         return await exchange.response
+
+    async def startup(self) -> None:
+        """Nothing: WSGI has no startup or shutdown events."""
+
+    async def shutdown(self) -> None:
+        """Nothing: WSGI has no startup or shutdown events."""
 
 
 def build_environ(request: Request, loop: asyncio.AbstractEventLoop, *, multiprocess: bool = False) -> dict[str, Any]:

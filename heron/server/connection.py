@@ -25,25 +25,24 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import IO, cast
 
 from heron.blocking import run_blocking
 from heron.errors import HTTPError, ProtocolError
 from heron.limits import Limits
+from heron.messages.contracts import Handler
 from heron.protocol.events import NEED_DATA, Data, RequestHead
 from heron.protocol.parser import RequestParser
 from heron.protocol.writer import ResponseWriter
 from heron.server.accesslog import AccessLog
 from heron.server.body import BodyTimeout, ClientDisconnected, RequestBody
 from heron.server.clock import http_date_clock
-from heron.web.proxy import TrustedProxies, under_root_path
-from heron.web.request import Request
-from heron.web.response import FileResponse, Response, SendableFile, StreamingResponse, error_response
+from heron.server.proxy import TrustedProxies, under_root_path
+from heron.messages.request import Request
+from heron.messages.response import FileResponse, Response, SendableFile, StreamingResponse, error_response
 
 logger = logging.getLogger("heron.error")
-
-Handler = Callable[[Request], Awaitable[Response]]
 
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _SENDFILE_SEGMENT = 256 * 1024  # bytes per loop.sendfile call; each must leave within write_timeout

@@ -5,10 +5,10 @@ finish (their responses say ``Connection: close``), close idle keep-alive
 connections at once, and after ``shutdown_timeout`` close whatever is left
 (cancelling its handler; a blocking handler's thread is abandoned).
 
-An app's startup hook (``App.startup``, passed in as a plain callable) is
-awaited before the first connection is accepted, and its shutdown hook
-after the drain; a failing startup raises ``StartupFailed`` out of
-``serve``, and the command line turns it into one line and exit status 3.
+The app is a ``Servable``: its ``startup`` is awaited before the first
+connection is accepted, and its ``shutdown`` after the drain; a failing
+startup raises ``StartupFailed`` out of ``serve``, and the command line
+turns it into one line and exit status 3.
 """
 
 from __future__ import annotations
@@ -20,35 +20,31 @@ import signal
 import socket
 import ssl
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import NoReturn
 
 from heron.blocking import set_runner
-from heron.config import ServerConfig
 from heron.errors import StartupFailed
-from heron.server.connection import Handler, HTTPConnection, ServerState
+from heron.messages.contracts import Servable
+from heron.server.config import ServerConfig
+from heron.server.connection import HTTPConnection, ServerState
 from heron.server.loops import loop_factory
+from heron.server.proxy import normalize_root_path, parse_trusted_proxies
 from heron.server.threadpool import BoundedThreadPool
-from heron.web.proxy import normalize_root_path, parse_trusted_proxies
 
 logger = logging.getLogger("heron.error")
-
-Hook = Callable[[], Awaitable[None]]
-"""An app's ``startup`` or ``shutdown`` coroutine function (``App.startup``), run once per process."""
 
 
 class Server:
     """One process's server: accepts on a socket until told to stop."""
 
-    def __init__(self, handler: Handler, config: ServerConfig, ssl_context: ssl.SSLContext | None = None, *,
-                 startup: Hook | None = None, shutdown: Hook | None = None) -> None:
+    def __init__(self, app: Servable, config: ServerConfig, ssl_context: ssl.SSLContext | None = None) -> None:
+        self.app = app
+        """Its startup is awaited before the first connection is accepted (if it raises, serve() raises
+        StartupFailed); its shutdown once the drain is over, if startup succeeded (errors are logged)."""
         self.config = config
-        self.startup = startup
-        """Awaited before the first connection is accepted; if it raises, serve() raises StartupFailed."""
-        self.shutdown = shutdown
-        """Awaited once the drain is over (only if startup succeeded); errors are logged."""
         self.state = ServerState(
-            handler, config.limits, scheme="https" if ssl_context else "http",
+            app.handle, config.limits, scheme="https" if ssl_context else "http",
             access_log=config.access_log, access_log_format=config.access_log_format,
             proxies=parse_trusted_proxies(config.forwarded_allow_ips) if config.proxy_headers else None,
             root_path=normalize_root_path(config.root_path),
@@ -72,7 +68,7 @@ class Server:
             try:
                 loop.add_signal_handler(signum, self.stop)
                 caught.append(signum)
-            except (NotImplementedError, RuntimeError):  # not the main thread, or no signals here
+            except (NotImplementedError, RuntimeError, ValueError):  # not the main thread (uvloop: ValueError), or no signals here
                 pass
         try:
             await self._serve(loop, sock, ready)
@@ -94,13 +90,12 @@ class Server:
     async def _serve_with(self, loop: asyncio.AbstractEventLoop, sock: socket.socket,
                           ready: Callable[[], None] | None, pool: BoundedThreadPool) -> None:
         self._stop = asyncio.Event()
-        if self.startup is not None:
-            try:
-                await self.startup()
-            except Exception as exc:
-                if isinstance(exc, StartupFailed):
-                    raise
-                raise StartupFailed(f"{type(exc).__name__}: {exc}") from exc
+        try:
+            await self.app.startup()
+        except Exception as exc:
+            if isinstance(exc, StartupFailed):
+                raise
+            raise StartupFailed(f"{type(exc).__name__}: {exc}") from exc
         state = self.state
         server = await loop.create_server(
             lambda: HTTPConnection(state), sock=sock, backlog=self.config.backlog,
@@ -112,11 +107,10 @@ class Server:
             await self._stop.wait()
         finally:
             await self._drain(server, pool)
-            if self.shutdown is not None:
-                try:
-                    await self.shutdown()
-                except Exception:
-                    logger.exception("shutdown hook failed")
+            try:
+                await self.app.shutdown()
+            except Exception:
+                logger.exception("shutdown hook failed")
 
     def _handshake_timeout(self) -> float | None:
         """The TLS handshake is bounded by header_timeout (None: plain TCP, no handshake).
@@ -176,9 +170,8 @@ async def _cancel_leftover_tasks(grace: float = 1.0) -> None:
         await asyncio.wait(tasks, timeout=grace)
 
 
-def run_in_process(handler: Handler, config: ServerConfig, sock: socket.socket,
-                   ssl_context: ssl.SSLContext | None = None, *,
-                   startup: Hook | None = None, shutdown: Hook | None = None) -> None:
+def run_in_process(app: Servable, config: ServerConfig, sock: socket.socket,
+                   ssl_context: ssl.SSLContext | None = None) -> None:
     """Run a server on ``sock`` in this process until it is signalled to stop.
 
     If blocking handlers are still running once the drain is over (they
@@ -186,7 +179,7 @@ def run_in_process(handler: Handler, config: ServerConfig, sock: socket.socket,
     """
     loop = loop_factory(config.loop)()
     asyncio.set_event_loop(loop)
-    server = Server(handler, config, ssl_context, startup=startup, shutdown=shutdown)
+    server = Server(app, config, ssl_context)
     try:
         loop.run_until_complete(server.serve(sock))
     finally:

@@ -16,7 +16,7 @@ import socket
 import stat
 from collections.abc import Callable, Iterator
 
-from heron.config import ServerConfig
+from heron.server.config import ServerConfig
 
 UNIX_SOCKET_MODE = 0o660
 """Who may connect to a ``--uds`` socket (connecting needs write permission): its owner and group.

@@ -3,7 +3,10 @@
 ``--workers N`` forks N children after the socket is bound, so they all
 accept from the same kernel queue. The parent only supervises: it forwards
 SIGTERM/SIGINT to the children (each drains gracefully), restarts a child
-that dies on its own, and exits when every child has exited.
+that dies on its own, and returns when every child has exited. A child
+whose app failed to start tells the parent why through a pipe; the parent
+then stops the others and raises ``StartupFailed`` with that message, as
+one process would.
 """
 
 from __future__ import annotations
@@ -16,10 +19,15 @@ import time
 from collections.abc import Callable
 from types import FrameType
 
+from heron.errors import StartupFailed
+
 logger = logging.getLogger("heron.error")
 
 EXIT_STARTUP_FAILED = 3
 """A worker's exit status when the app's startup hook failed: restarting it would fail again, so all stop."""
+
+_MAX_REPORT = 4096
+"""Bytes of a child's startup failure message passed to the parent (one line is expected)."""
 
 RESTART_DELAY = 1.0
 """Seconds to wait before restarting a child that died, so a crash loop cannot spin."""
@@ -47,10 +55,13 @@ def _wait_for_orphaning(parent: int) -> None:
     os.kill(os.getpid(), signal.SIGTERM)
 
 
-def _spawn(target: Callable[[], None]) -> int:
+def _spawn(target: Callable[[], None], reports: dict[int, int]) -> int:
+    """Fork a child running ``target``; the read end of its report pipe goes in ``reports``."""
     parent = os.getpid()
+    read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:
+        os.close(read_end)
         code = 1
         try:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -58,17 +69,35 @@ def _spawn(target: Callable[[], None]) -> int:
             watch_parent(parent)
             target()
             code = 0
-        except SystemExit as exc:  # the target already said why, in one line
+        except StartupFailed as exc:
+            os.write(write_end, str(exc).encode("utf-8", "replace")[:_MAX_REPORT])
+            code = EXIT_STARTUP_FAILED
+        except SystemExit as exc:  # the app's own sys.exit()
             code = exc.code if isinstance(exc.code, int) else 1
         except BaseException:
             logger.exception("worker %d failed", os.getpid())
         finally:
             os._exit(code)
+    os.close(write_end)
+    reports[pid] = read_end
     return pid
 
 
+def _report(reports: dict[int, int], pid: int) -> str:
+    """What child ``pid`` said before it exited ("" if nothing); its pipe is closed."""
+    fd = reports.pop(pid)
+    try:
+        return os.read(fd, _MAX_REPORT).decode("utf-8", "replace")
+    finally:
+        os.close(fd)
+
+
 def run_workers(count: int, target: Callable[[], None]) -> None:
-    """Fork ``count`` processes running ``target`` and supervise them until stopped."""
+    """Fork ``count`` processes running ``target`` and supervise them until stopped.
+
+    Raises ``StartupFailed`` (with the first failing child's message) once
+    every child has exited, if one of them could not start its app.
+    """
     stopping = False
 
     def stop(signum: int, _frame: FrameType | None) -> None:
@@ -81,11 +110,12 @@ def run_workers(count: int, target: Callable[[], None]) -> None:
                 pass
 
     children: set[int] = set()
-    startup_failed = False
+    reports: dict[int, int] = {}
+    failure: str | None = None
     previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
         for _ in range(count):
-            children.add(_spawn(target))
+            children.add(_spawn(target, reports))
         while children:
             try:
                 pid, status = os.wait()
@@ -94,16 +124,19 @@ def run_workers(count: int, target: Callable[[], None]) -> None:
             except InterruptedError:
                 continue
             children.discard(pid)
-            if os.WIFEXITED(status) and os.WEXITSTATUS(status) == EXIT_STARTUP_FAILED and not startup_failed:
-                startup_failed = True
+            said = _report(reports, pid)
+            if os.WIFEXITED(status) and os.WEXITSTATUS(status) == EXIT_STARTUP_FAILED and failure is None:
+                failure = said or "a worker's startup failed"
                 stop(signal.SIGTERM, None)
             if not stopping:
                 logger.warning("worker %d exited (status %d); restarting it", pid, status)
                 time.sleep(RESTART_DELAY)
                 if not stopping:
-                    children.add(_spawn(target))
+                    children.add(_spawn(target, reports))
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-    if startup_failed:
-        raise SystemExit(EXIT_STARTUP_FAILED)
+        for fd in reports.values():
+            os.close(fd)
+    if failure is not None:
+        raise StartupFailed(failure)

@@ -1,9 +1,9 @@
 """heron.web: the framework a heron user writes against (App, Request, Response)."""
 
 from heron.web.app import App
-from heron.web.query import MultiDict
-from heron.web.request import Request
-from heron.web.response import (
+from heron.messages.query import MultiDict
+from heron.messages.request import Request
+from heron.messages.response import (
     FileResponse,
     HTMLResponse,
     JSONResponse,

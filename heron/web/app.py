@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from heron.blocking import run_blocking
 from heron.errors import ClientDisconnected, HTTPError, StartupFailed
-from heron.web.request import Request
-from heron.web.middleware import Handler, Middleware, apply
-from heron.web.response import JSONResponse, Response, error_response, header_list
+from heron.messages.request import Request
+from heron.messages.contracts import Handler
+from heron.web.middleware import Middleware, apply
+from heron.messages.response import JSONResponse, Response, error_response, header_list
 from heron.web.converters import Converter, make_converter
 from heron.web.routing import (Mount, Router, caller_location, describe_handler, slash_alternative,
                                slash_redirect_location)

@@ -28,14 +28,15 @@ import itertools
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from heron.errors import HTTPError
-from heron.web.request import Request
-from heron.web.response import Response
+from heron.messages.contracts import Handler
+from heron.messages.request import Request
+from heron.messages.response import Response
 
-Handler = Callable[[Request], Awaitable[Response]]
 Middleware = Callable[[Handler], Handler]
+"""Takes the next handler, returns a handler that wraps it."""
 
 logger = logging.getLogger("heron.request")
 

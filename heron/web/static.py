@@ -40,6 +40,18 @@ from urllib.parse import quote
 
 from heron.blocking import run_blocking
 from heron.errors import HTTPError
+from heron.messages.contracts import Handler, Servable
+from heron.messages.files import identity, open_if_same
+from heron.messages.mediatypes import media_type
+from heron.messages.request import Request
+from heron.messages.response import (
+    FileResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+    error_response,
+    read_file_region,
+)
 from heron.protocol.headers import Headers, split_comma_list
 from heron.protocol.writer import validate_headers
 from heron.web.conditional import (
@@ -51,17 +63,7 @@ from heron.web.conditional import (
     make_etag,
     parse_range,
 )
-from heron.web.mediatypes import media_type
-from heron.web.openfiles import OpenFiles, identity, open_if_same
-from heron.web.request import Request
-from heron.web.response import (
-    FileResponse,
-    RedirectResponse,
-    Response,
-    StreamingResponse,
-    error_response,
-    read_file_region,
-)
+from heron.web.openfiles import OpenFiles
 from heron.web.safepath import decode_segment, is_inside, is_safe_segment, resolve_inside, url_segments
 
 SMALL_FILE: Final = 80 * 1024
@@ -176,7 +178,8 @@ class StaticFiles:
         self.cache_control = cache_control
         self.follow_symlinks = follow_symlinks
         self.listing = listing
-        self._prefix_segments = [s for s in prefix.split("/") if s]
+        self.prefix_segments = [s for s in prefix.split("/") if s]
+        """``prefix`` as decoded path segments."""
         self._found: dict[tuple[str, str], _Found] = {}  # (root_path, raw_path) -> the last lookup
         self._refreshing: set[tuple[str, str]] = set()  # keys being looked up again (see _refresh)
         self._open_files: OpenFiles | None = None  # descriptors kept open, owned by _open_loop
@@ -189,6 +192,12 @@ class StaticFiles:
 
     def __repr__(self) -> str:
         return f"<StaticFiles {self.prefix!r} -> {self.root!r}>"
+
+    def covers(self, raw_path: str) -> bool:
+        """Is ``raw_path`` at or below ``prefix`` (whether or not it then names a file it may serve)?"""
+        raw = [s for s in raw_path.split("/") if s]
+        count = len(self.prefix_segments)
+        return [decode_segment(s) for s in raw[:count]] == self.prefix_segments
 
     async def __call__(self, request: Request, **_params: Any) -> Response:
         """Answer ``request`` (route parameters are ignored: the raw path is what counts).
@@ -310,8 +319,8 @@ class StaticFiles:
         """The URL segments in front of the files: the mount's (``root_path``), then ours."""
         root_path = request.root_path
         if not root_path:
-            return self._prefix_segments
-        return [s for s in root_path.split("/") if s] + self._prefix_segments
+            return self.prefix_segments
+        return [s for s in root_path.split("/") if s] + self.prefix_segments
 
     @staticmethod
     def _segments(raw_path: str, prefix: list[str]) -> list[str] | None:
@@ -640,7 +649,7 @@ def coding_quality(accepted: dict[str, float], coding: str) -> float:
 # -- mounting in front of another handler (the CLI's --static) ------------------
 
 
-def with_static(mounts: Sequence[StaticFiles], fallback: Any = None) -> Any:
+def with_static(mounts: Sequence[StaticFiles], fallback: Handler | None = None) -> Handler:
     """A handler answering from ``mounts`` (longest prefix first), else from ``fallback``.
 
     ``fallback`` is another handler (an App's ``handle``) or None. A path
@@ -648,11 +657,11 @@ def with_static(mounts: Sequence[StaticFiles], fallback: Any = None) -> Any:
     ``--static /=public`` can sit in front of an app like nginx's
     ``try_files $uri @app``; non-GET/HEAD requests go straight to it.
     """
-    ordered = sorted(mounts, key=lambda m: -len(m._prefix_segments))
+    ordered = sorted(mounts, key=lambda m: -len(m.prefix_segments))
 
     async def handler(request: Request) -> Response:
         for files in ordered:
-            if not _under(files, request.raw_path):
+            if not files.covers(request.raw_path):
                 continue
             if fallback is not None and request.method not in ("GET", "HEAD"):
                 break
@@ -664,14 +673,29 @@ def with_static(mounts: Sequence[StaticFiles], fallback: Any = None) -> Any:
                 break
         if fallback is None:
             return error_response(404)
-        response: Response = await fallback(request)
-        return response
+        return await fallback(request)
 
     return handler
 
 
-def _under(files: StaticFiles, raw_path: str) -> bool:
-    """Is ``raw_path`` below the mount's prefix (even if it is then refused)?"""
-    raw = [s for s in raw_path.split("/") if s]
-    count = len(files._prefix_segments)
-    return [decode_segment(s) for s in raw[:count]] == files._prefix_segments
+class StaticFront:
+    """An app (or nothing) behind static file mounts, as a ``Servable``: what ``--static`` serves.
+
+    Requests go to ``with_static(mounts, app.handle)``; ``startup`` and
+    ``shutdown`` are the app's.
+    """
+
+    def __init__(self, mounts: Sequence[StaticFiles], app: Servable | None = None) -> None:
+        self.app = app
+        self._handle = with_static(mounts, app.handle if app is not None else None)
+
+    async def handle(self, request: Request) -> Response:
+        return await self._handle(request)
+
+    async def startup(self) -> None:
+        if self.app is not None:
+            await self.app.startup()
+
+    async def shutdown(self) -> None:
+        if self.app is not None:
+            await self.app.shutdown()

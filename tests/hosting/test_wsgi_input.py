@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from heron.hosting.wsgi import InputStream
 from heron.protocol.events import RequestHead
-from heron.web.request import Request
+from heron.messages.request import Request
 
 
 class PiecesBody:
@@ -32,6 +32,16 @@ class PiecesBody:
     async def read_chunk(self) -> bytes:
         await asyncio.sleep(0)
         return self._pieces.pop(0) if self._pieces else b""
+
+    def take_if_complete(self) -> None:
+        return None  # never all here at once: every read goes through the loop
+
+    @property
+    def gone(self) -> bool:
+        return False
+
+    async def wait_disconnected(self) -> None:
+        await asyncio.get_running_loop().create_future()
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pytest
 from heron.errors import ClientDisconnected
 from heron.protocol.events import RequestHead
 from heron.server.body import RequestBody
-from heron.web.request import Request
+from heron.messages.request import Request
 
 
 class Owner:

@@ -10,7 +10,8 @@ import pytest
 
 from heron import App, Request, Response
 from heron.testing import TestClient
-from heron.web.middleware import Handler, basic_auth, bearer_auth, cors, request_logging, trusted_hosts
+from heron.messages.contracts import Handler
+from heron.web.middleware import basic_auth, bearer_auth, cors, request_logging, trusted_hosts
 
 
 def make_app(*middleware: object) -> App:

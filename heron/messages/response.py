@@ -25,9 +25,9 @@ from urllib.parse import quote
 from heron.blocking import run_blocking
 from heron.errors import reason_phrase
 from heron.protocol.writer import HeaderError, validate_headers
-from heron.web.cookies import delete_cookie_header, set_cookie_header
-from heron.web.mediatypes import media_type
-from heron.web.openfiles import NotTheFile, OpenFile, open_regular
+from heron.messages.cookies import delete_cookie_header, set_cookie_header
+from heron.messages.mediatypes import media_type
+from heron.messages.files import NotTheFile, OpenFile, open_regular
 
 TEXT = "text/plain; charset=utf-8"
 HTML = "text/html; charset=utf-8"
@@ -114,7 +114,7 @@ class Response:
 
         The value is sent as given, never quoted or encoded: it must be
         RFC 6265 cookie-octets, else ``ValueError`` (see
-        ``heron.web.cookies`` for every rule enforced, such as
+        ``heron.messages.cookies`` for every rule enforced, such as
         ``samesite="none"`` requiring ``secure=True``).
         """
         self.headers.append(("Set-Cookie", set_cookie_header(
@@ -338,7 +338,7 @@ class FileResponse(StreamingResponse):
     answers 404 before sending a byte. With ``length`` None the size
     comes from one ``os.stat`` here, which blocks briefly: call it from a
     ``def`` handler (thread pool) for files on slow disks. ``content_type``
-    defaults to the one ``heron.web.mediatypes`` gives the file name.
+    defaults to the one ``heron.messages.mediatypes`` gives the file name.
     ``file`` is a descriptor of ``path`` kept open between responses
     (``heron.web.openfiles``), sent from instead of opening the path.
     """

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from heron.protocol.events import RequestHead
-from heron.web.proxy import (Node, normalize_root_path, parse_forwarded, parse_node, parse_trusted_proxies,
+from heron.server.proxy import (Node, normalize_root_path, parse_forwarded, parse_node, parse_trusted_proxies,
                              under_root_path)
 
 PROXY = ("10.0.0.1", 40000)

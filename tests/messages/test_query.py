@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from heron.web.query import MultiDict, TooManyFields, parse_urlencoded
+from heron.messages.query import MultiDict, TooManyFields, parse_urlencoded
 
 
 @pytest.mark.parametrize(

@@ -19,23 +19,16 @@ import asyncio
 import codecs
 import json
 from collections.abc import AsyncIterator
-from typing import Any, NoReturn, Protocol
+from typing import Any, NoReturn
 from urllib.parse import unquote
 
 from heron.errors import HTTPError
 from heron.limits import DEFAULT_LIMITS, Limits
+from heron.messages.contracts import BodyStream
+from heron.messages.cookies import parse_cookie_header
+from heron.messages.query import MultiDict, TooManyFields, parse_urlencoded
 from heron.protocol.events import RequestHead
 from heron.protocol.headers import Headers, parse_media_type
-from heron.web.cookies import parse_cookie_header
-from heron.web.query import MultiDict, TooManyFields, parse_urlencoded
-
-
-class BodyStream(Protocol):
-    """Where a request's body comes from: the connection, or a test client."""
-
-    async def read_chunk(self) -> bytes:
-        """The next piece of the body; b"" once it is complete."""
-        ...
 
 
 class Request:
@@ -113,7 +106,7 @@ class Request:
 
         ``request.query.get("page", "1")`` is the first value or the
         default, ``request.query.get_all("tag")`` every value. See
-        ``heron.web.query.parse_urlencoded`` for the exact rules.
+        ``heron.messages.query.parse_urlencoded`` for the exact rules.
         """
         query = self._query
         if query is None:
@@ -184,21 +177,16 @@ class Request:
     @property
     def is_disconnected(self) -> bool:
         """Whether the client has already closed its connection, or its sending side (see ``disconnected``)."""
-        return bool(getattr(self._body_stream, "gone", False))
+        return self._body_stream.gone
 
     async def disconnected(self) -> None:
-        """Return once the client has closed its connection, or its sending side (never, for a
-        body source that cannot tell).
+        """Return once the client has closed its connection, or its sending side.
 
         For long polls and streams: race it against the work, and stop
         when the client is no longer there to receive the answer. A client
         that only half-closed still gets whatever is sent.
         """
-        wait = getattr(self._body_stream, "wait_disconnected", None)
-        if wait is None:
-            await asyncio.get_running_loop().create_future()
-        else:
-            await wait()
+        await self._body_stream.wait_disconnected()
 
     def _check_not_streamed(self) -> None:
         if self._streamed:
@@ -235,9 +223,7 @@ class Request:
         a round trip to the loop for a body that is already here.
         """
         if self._body is None and not self._streamed:
-            take = getattr(self._body_stream, "take_if_complete", None)
-            if take is not None:
-                self._body = take()
+            self._body = self._body_stream.take_if_complete()
         return self._body
 
     def read(self) -> bytes:
@@ -351,7 +337,7 @@ def _refuse_constant(name: str) -> NoReturn:
 
 
 def decode_form(body: bytes, content_type: str | None, max_fields: int = DEFAULT_LIMITS.max_form_fields) -> MultiDict:
-    """The fields of an urlencoded form body (see ``heron.web.query.parse_urlencoded``)."""
+    """The fields of an urlencoded form body (see ``heron.messages.query.parse_urlencoded``)."""
     media_type = parse_media_type(content_type)[0] if content_type else ""
     if media_type == "multipart/form-data":
         raise HTTPError(415, "multipart/form-data is not supported yet; send application/x-www-form-urlencoded")

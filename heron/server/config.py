@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from heron.limits import DEFAULT_LIMITS, Limits
-from heron.web.proxy import normalize_root_path, parse_trusted_proxies
+from heron.server.proxy import normalize_root_path, parse_trusted_proxies
 
 
 GROUPS = {

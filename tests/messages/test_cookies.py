@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from heron.web.cookies import delete_cookie_header, parse_cookie_header, set_cookie_header
+from heron.messages.cookies import delete_cookie_header, parse_cookie_header, set_cookie_header
 
 # -- parsing ----------------------------------------------------------------------
 
