@@ -1,60 +1,47 @@
 """One HTTP/1.1 connection: bytes in, requests dispatched in order, bytes out (server layer).
 
 ``HTTPConnection`` is an ``asyncio.BufferedProtocol``: the event loop reads
-into a buffer the connection lends it and calls ``buffer_updated``; the
+into a buffer every connection shares and calls ``buffer_updated``; the
 connection feeds those bytes to its sans-IO parser and acts on the events.
 One request is handled at a time; pipelined requests wait in the parser's
 buffer until the response before them is finished, which is what keeps
 responses in order.
 
-The life of a connection, and the timer that guards each phase:
-
-    waiting for a head  --(head parsed)-->  handler running  --(response sent)--> waiting ...
-    header_timeout (from first byte)         body_timeout and min_body_rate (while
-    keepalive_timeout (while idle)           the handler waits for body bytes),
-                                             write_timeout (while the client does not read)
-
-A body the handler did not read is drained (up to ``max_drain_bytes``) so
-its bytes are never taken for the next request; anything more and the
-connection is closed instead.
+What the connection waits for, and the timer that guards the wait, is
+its phase (``heron.server.phases``: HEAD, HANDLING, DRAINING, IDLE,
+CLOSING); every change of phase goes through ``_enter``. Whether it may
+carry another request is decided in one place, ``_keep_alive``, when a
+response head is written. A body the handler did not read is drained (up
+to ``max_drain_bytes``) so its bytes are never taken for the next
+request; anything more and the connection is closed instead. Sends that
+go around the transport (gather writes, sendfile) are ``server/direct.py``'s.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
 from collections.abc import AsyncIterator
-from typing import IO, cast
+from typing import cast
 
-from heron.blocking import run_blocking
 from heron.errors import HTTPError, ProtocolError
 from heron.limits import Limits
 from heron.messages.contracts import Handler
+from heron.messages.request import Request
+from heron.messages.response import FileResponse, Response, StreamingResponse, error_response
 from heron.protocol.events import NEED_DATA, Data, RequestHead
 from heron.protocol.parser import RequestParser
 from heron.protocol.writer import ResponseWriter
 from heron.server.accesslog import AccessLog
 from heron.server.body import BodyTimeout, ClientDisconnected, RequestBody
 from heron.server.clock import http_date_clock
+from heron.server.direct import GATHER_MIN, DirectSender
+from heron.server.phases import CLOSING, DRAINING, GUARDS, HANDLING, HEAD, IDLE, MOVES, Phase, PhaseTimer
 from heron.server.proxy import TrustedProxies, under_root_path
-from heron.messages.request import Request
-from heron.messages.response import FileResponse, Response, SendableFile, StreamingResponse, error_response
 
 logger = logging.getLogger("heron.error")
 
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
-_SENDFILE_SEGMENT = 256 * 1024  # bytes per loop.sendfile call; each must leave within write_timeout
-_HEADER, _KEEPALIVE, _BODY = "header", "keep-alive", "body"
-_CAN_CORK = hasattr(socket, "TCP_CORK")  # Linux
-_SOCK_NONBLOCK = getattr(socket, "SOCK_NONBLOCK", 0)  # Linux
-_MSG_MORE = getattr(socket, "MSG_MORE", 0)  # Linux: "more follows", hold the bytes for the next send
-_GATHER_MIN = 16 * 1024
-"""In-memory bodies this long go out behind their head in one gather write (``sendmsg``) instead
-of being copied behind it: on loopback the copy costs more than the gather from 16 KiB up
-(4.9 against 4.9 us at 16 KiB, 10.9 against 9.4 at 64 KiB, 16.2 against 13.5 at 128 KiB)."""
-_TIMER_SLACK = 0.001  # seconds a lazy timer may fire early (the loop runs handles due within its clock resolution)
 _READ_BUFFER = 64 * 1024  # bytes one read may take; see ServerState.read_buffer
 
 
@@ -83,6 +70,10 @@ class ServerState:
         """The prefix a proxy strips (normalized: "" or "/prefix"), put back in front of each path."""
         self.connections: set[HTTPConnection] = set()
         self.shutting_down = False
+        self.timeouts = {phase: getattr(limits, guard.limit) if guard.limit and guard.from_entry else None
+                         for phase, guard in GUARDS.items()}
+        """Seconds each phase may last from its start, from ``GUARDS`` (None: not timed from its start;
+        the body waits of HANDLING and DRAINING are armed by ``HTTPConnection._await_body``)."""
         self.read_buffer = memoryview(bytearray(_READ_BUFFER))
         """Where every connection's socket reads land, copied out at once (``buffer_updated``).
 
@@ -90,23 +81,21 @@ class ServerState:
         at a time and hands the bytes over before the next read. Reading
         with ``recv`` instead makes a new 256 KiB bytes object per read and
         shrinks it: glibc serves that size with mmap, so each request paid
-        an mmap, a page fault, an mremap and a munmap (about 13% of the CPU
-        time of a static file response). 64 KiB keeps the copy made per
-        read under glibc's mmap threshold.
+        an mmap, a page fault, an mremap and a munmap. 64 KiB keeps the
+        copy made per read under glibc's mmap threshold.
         """
 
 
 class HTTPConnection(asyncio.BufferedProtocol):
     """Drives one client connection through its requests."""
 
-    # Slots, not a __dict__: an idle connection is mostly this object, and with 30 attributes
-    # a dict takes 1.6 KiB (16 MiB for 10,000 idle keep-alive connections).
+    # Slots, not a __dict__: an idle connection is mostly this object, and with 25 attributes
+    # a dict would take over 1 KiB (10 MiB for 10,000 idle keep-alive connections).
     __slots__ = (
-        "state", "limits", "loop", "parser", "transport", "client", "server", "closed",
-        "_closing", "_must_close", "_eof", "_head", "_body", "_response_started", "_response_done",
-        "_continue_sent", "_drain_from", "_started", "_timer", "_timer_when", "_timer_kind", "_deadline",
-        "_write_timer", "_reading_paused", "_writing_paused", "_drain_waiter", "_socket", "_socket_known",
-        "_tcp", "_direct", "_corked", "_body_waited", "_wait_started",
+        "state", "limits", "loop", "parser", "transport", "client", "server", "closed", "phase", "_timer",
+        "_last", "_eof", "_head", "_body", "_response_started", "_continue_sent", "_drain_from", "_started",
+        "_body_waited", "_wait_started", "_write_timer", "_reading_paused", "_writing_paused", "_drain_waiter",
+        "_direct",
     )
 
     def __init__(self, state: ServerState) -> None:
@@ -117,35 +106,26 @@ class HTTPConnection(asyncio.BufferedProtocol):
         self.transport: asyncio.Transport | None = None
         self.client = ("", 0)
         self.server: tuple[str, int] | None = None  # our own socket's address (None on a Unix socket)
-        self.closed = False
-        self._closing = False  # close once the current response is done
-        self._must_close = False  # this connection may not carry another request
+        self.closed = False  # connection_lost has been called
+        self.phase: Phase = HEAD
+        self._timer = PhaseTimer(self.loop, self._on_timeout)
+        self._last = False  # the current (or next) request is the last this connection carries
         self._eof = False  # the client will send nothing more
         # the request in progress
         self._head: RequestHead | None = None
         self._body: RequestBody | None = None
         self._response_started = False
-        self._response_done = False
         self._continue_sent = False
-        self._drain_from = 0
+        self._drain_from = 0  # body bytes received when draining began
+        self._started = 0.0  # loop time the current request's head was parsed (for the access log)
         self._body_waited = 0.0  # seconds this request has waited for body bytes, before the current wait
         self._wait_started = 0.0  # loop time the current wait for body bytes began (see _await_body)
-        self._started = 0.0  # loop time the current request's head was parsed (for the access log)
-        # timers (see _arm)
-        self._timer: asyncio.TimerHandle | None = None
-        self._timer_when = 0.0  # when that handle fires
-        self._timer_kind: str | None = None  # the phase guarded now; None: none
-        self._deadline = 0.0  # when the guarded phase times out
-        self._write_timer: asyncio.TimerHandle | None = None
         # flow control
+        self._write_timer: asyncio.TimerHandle | None = None
         self._reading_paused = False
         self._writing_paused = False
         self._drain_waiter: asyncio.Future[None] | None = None
-        self._socket: socket.socket | None = None  # see _plain_socket
-        self._socket_known = False
-        self._tcp = False  # the socket is TCP (IPv4 or IPv6), not a Unix socket
-        self._direct: _BorrowedSocket | None = None  # see _send_now
-        self._corked = False  # TCP_CORK is on (see _cork)
+        self._direct: DirectSender | None = None  # made for the first response that can use it
 
     # -- asyncio.BufferedProtocol ---------------------------------------------
 
@@ -168,15 +148,13 @@ class HTTPConnection(asyncio.BufferedProtocol):
                            self.client[0], len(connections) - 1)
             self._send_error_and_close(503, "Too many connections", [("Retry-After", "1")])
             return
-        self._arm(_HEADER, self.limits.header_timeout)
+        self._timer.arm(self.limits.header_timeout)  # HEAD: the first head is due from the accept
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        self.phase = CLOSING
         self.state.connections.discard(self)
-        self._cancel_timer()
-        if self._timer is not None:
-            self._timer.cancel()  # it holds this connection: let it go now, not when it fires
-            self._timer = None
+        self._timer.cancel()
         if self._write_timer is not None:
             self._write_timer.cancel()
         body = self._body
@@ -186,8 +164,7 @@ class HTTPConnection(asyncio.BufferedProtocol):
         if waiter is not None and not waiter.done():
             waiter.set_exception(ClientDisconnected("client closed the connection"))
         if self._direct is not None:
-            self._direct.detach()  # the descriptor is the transport's, closed by it
-            self._direct = None
+            self._direct.close()
 
     def get_buffer(self, sizehint: int) -> memoryview:
         return self.state.read_buffer
@@ -197,7 +174,7 @@ class HTTPConnection(asyncio.BufferedProtocol):
 
     def data_received(self, data: bytes) -> None:
         """Bytes from the client, in order (``buffer_updated`` copies them here)."""
-        if self._must_close and self._head is None:
+        if self.phase is CLOSING:
             return
         self.parser.feed(data)
         self._advance()
@@ -212,7 +189,7 @@ class HTTPConnection(asyncio.BufferedProtocol):
         body = self._body
         if body is not None:
             if not body.complete:
-                self._must_close = True
+                self._last = True
             body.client_gone("client closed its side before the body was complete")
         if self._head is None:
             return None  # nothing in progress, and any buffered head is partial: close now
@@ -220,7 +197,7 @@ class HTTPConnection(asyncio.BufferedProtocol):
 
     def pause_writing(self) -> None:
         self._writing_paused = True
-        self._write_timer = self.loop.call_later(self.limits.write_timeout, self._on_write_timeout)
+        self._write_timer = self.loop.call_later(self.limits.write_timeout, self.on_write_timeout)
 
     def resume_writing(self) -> None:
         self._writing_paused = False
@@ -232,16 +209,26 @@ class HTTPConnection(asyncio.BufferedProtocol):
             self._drain_waiter = None
             if not waiter.done():
                 waiter.set_result(None)
-        if self._head is None and not self._gone:
+        if self._head is None and not self.gone:
             self.loop.call_soon(self._continue_reading)
 
     def _continue_reading(self) -> None:
         """Go on with pipelined requests held back while the client was not reading."""
-        if self._head is None and not self._gone and not self._writing_paused:
+        if self._head is None and not self.gone and not self._writing_paused:
             self._resume_reading()
             self._advance()
 
     # -- reading requests ---------------------------------------------------
+
+    def _enter(self, phase: Phase) -> None:
+        """Move to ``phase`` (one of ``MOVES``) and start its timer, if it runs from the start (``GUARDS``)."""
+        assert phase in MOVES[self.phase], f"no move from {self.phase} to {phase}"
+        self.phase = phase
+        seconds = self.state.timeouts[phase]
+        if seconds is None:
+            self._timer.disarm()
+        else:
+            self._timer.arm(seconds)
 
     def _advance(self) -> None:
         """Pull parser events until the parser needs bytes or a handler must finish first."""
@@ -249,19 +236,19 @@ class HTTPConnection(asyncio.BufferedProtocol):
         while True:
             body = self._body
             if body is not None and body.complete:
-                if self._response_done:
+                if self.phase is DRAINING:
                     self._end_exchange()
                     continue
                 if parser.buffered > self.limits.max_pipelined_bytes:
                     self._pause_reading()
                 return
             if body is None:
-                if self._must_close:
+                if self._last:
                     return
                 if self._writing_paused:
-                    # The client is not reading its answers: start no new request
-                    # (and read no more) until it does, so responses cannot pile
-                    # up in memory; write_timeout ends the wait.
+                    # The client is not reading its answers: start no new request (and read no
+                    # more) until it does, so responses cannot pile up in memory; write_timeout
+                    # ends the wait.
                     self._pause_reading()
                     return
             try:
@@ -273,11 +260,8 @@ class HTTPConnection(asyncio.BufferedProtocol):
                 if body is None:
                     if self._eof:
                         self._close()
-                    elif parser.buffered:
-                        if self._timer_kind != _HEADER:
-                            self._arm(_HEADER, self.limits.header_timeout)
-                    elif self._timer_kind is None:
-                        self._arm(_KEEPALIVE, self.limits.keepalive_timeout)
+                    elif parser.buffered and self.phase is IDLE:
+                        self._enter(HEAD)  # the first byte of a head: header_timeout runs from here
                 return
             if isinstance(event, RequestHead):
                 self._start_exchange(event)
@@ -293,14 +277,14 @@ class HTTPConnection(asyncio.BufferedProtocol):
             else:
                 assert body is not None
                 body.finish()
-                self._cancel_timer()
+                self._timer.disarm()
 
     def _start_exchange(self, head: RequestHead) -> None:
-        self._cancel_timer()
+        self._enter(HANDLING)
         self._head = head
         body = RequestBody(self, self.loop)
         self._body = body
-        self._response_started = self._response_done = self._continue_sent = False
+        self._response_started = self._continue_sent = False
         self._body_waited = 0.0
         self._started = self.loop.time()
         state = self.state
@@ -316,15 +300,16 @@ class HTTPConnection(asyncio.BufferedProtocol):
     def _end_exchange(self) -> None:
         self._head = None
         self._body = None
+        self._enter(IDLE)
         self._resume_reading()
 
     def _on_protocol_error(self, exc: ProtocolError) -> None:
         logger.info("%s %d: %s", self.client[0], exc.status, exc.detail)
-        self._must_close = True
+        self._last = True
         body = self._body
         if body is None:
             self._send_error_and_close(exc.status, exc.detail)
-        elif self._response_done:
+        elif self.phase is DRAINING:
             self._close()
         else:
             body.fail(exc)
@@ -336,9 +321,15 @@ class HTTPConnection(asyncio.BufferedProtocol):
         head = self._head
         if head is not None and head.expect_continue and not self._continue_sent and not self._response_started:
             self._continue_sent = True
-            self._write(_CONTINUE)
+            self.write(_CONTINUE)
         self._resume_reading()
         self._await_body()
+
+    def pause_body(self) -> None:
+        self._pause_reading()
+
+    def resume_body(self) -> None:
+        self._resume_reading()
 
     def _await_body(self) -> None:
         """Start waiting for body bytes: a handler wants them, or the server drains an unread body.
@@ -349,25 +340,18 @@ class HTTPConnection(asyncio.BufferedProtocol):
         anything else is not the client's), once ``body_rate_grace`` of
         waiting has passed. Kestrel measures the same way.
         """
-        now = self.loop.time()
-        self._wait_started = now
+        self._wait_started = self.loop.time()
         limits = self.limits
         body = self._body
         received = body.received if body is not None else 0
         allowed = max(limits.body_rate_grace, received / limits.min_body_rate)
-        self._arm(_BODY, min(limits.body_timeout, allowed - self._body_waited))
+        self._timer.arm(min(limits.body_timeout, allowed - self._body_waited))
 
     def _body_arrived(self) -> None:
         """Body bytes came: a wait for them, if one was on, ends, and its time is counted."""
-        if self._timer_kind == _BODY:
+        if self._timer.armed:
             self._body_waited += self.loop.time() - self._wait_started
-            self._cancel_timer()
-
-    def pause_body(self) -> None:
-        self._pause_reading()
-
-    def resume_body(self) -> None:
-        self._resume_reading()
+            self._timer.disarm()
 
     # -- handling and responding --------------------------------------------
 
@@ -385,7 +369,7 @@ class HTTPConnection(asyncio.BufferedProtocol):
             response = await self.state.handler(request)
         except HTTPError as exc:
             if isinstance(exc, (ProtocolError, BodyTimeout)):
-                self._must_close = True
+                self._last = True
             response = error_response(exc.status, exc.detail, exc.headers)
         except ClientDisconnected:
             self._close()  # the request can never complete; a half-closed client must not linger
@@ -393,7 +377,7 @@ class HTTPConnection(asyncio.BufferedProtocol):
         except Exception:
             logger.exception("unhandled error in handler for %s %s", head.method, head.path)
             response = error_response(500)
-        if self._gone:
+        if self.gone:
             return
         try:
             status, size = await self._send(head, response)
@@ -412,61 +396,75 @@ class HTTPConnection(asyncio.BufferedProtocol):
             access_log.record(client[0], head, status, size, self.loop.time() - self._started)
         self._finish_response()
 
-    def _new_writer(self, head: RequestHead) -> ResponseWriter:
-        keep_alive = head.keep_alive and not (self._must_close or self._closing or self.state.shutting_down)
+    def _keep_alive(self, head: RequestHead) -> bool:
+        """May the connection carry another request after this one? The one place that decides.
+
+        No if the client said so (``Connection: close``, HTTP/1.0 without
+        keep-alive), if it is already the last (a framing error, a body
+        timeout, a half-closed client, a graceful shutdown), or if the rest
+        of an unread body cannot be drained: a ``100-continue`` client that
+        was never told to send it (it may or may not send it now), or more
+        left than ``max_drain_bytes``. The writer may still say no (a body
+        of unknown length to an HTTP/1.0 client ends with the connection).
+        """
+        if not head.keep_alive or self._last:
+            return False
         body = self._body
-        if keep_alive and body is not None and not body.complete:
+        if body is not None and not body.complete:
             if head.expect_continue and not self._continue_sent:
-                keep_alive = False  # the client may or may not send the body now: close
-            elif head.content_length is not None and (
-                head.content_length - body.received > self.limits.max_drain_bytes
-            ):
-                keep_alive = False
-        return ResponseWriter(head.method, head.http_version, keep_alive)
+                return False
+            if head.content_length is not None and head.content_length - body.received > self.limits.max_drain_bytes:
+                return False
+        return True
+
+    def _head_written(self, writer: ResponseWriter) -> None:
+        """A response head from ``writer`` is going out now: it can no longer be taken back."""
+        self._response_started = True
+        if not writer.keep_alive:
+            self._last = True
+
+    def _finish_response(self) -> None:
+        if self._last:
+            self._close()
+            return
+        body = self._body
+        if body is not None and not body.complete:
+            body.discard()
+            self._drain_from = body.received
+            self._resume_reading()
+            self._enter(DRAINING)
+            self._await_body()  # DRAINING's timer is a body wait's: body_timeout and min_body_rate
+        else:
+            self._end_exchange()
+        self._advance()
 
     async def _send(self, head: RequestHead, response: Response) -> tuple[int, int]:
         """Write ``response``; (status, body bytes sent) for the access log.
 
         The byte count is 0 where the writer sends no body (HEAD, 204, 304),
-        whatever the app put in the response. A ``FileResponse`` on plain
-        TCP goes out with ``sendfile`` (``_send_file``); over TLS, which
-        encrypts in user space, it is streamed like any other body. A
-        large in-memory body goes out behind its head in one gather write
-        where the socket takes it at once (``_GATHER_MIN``).
+        whatever the app put in the response. A large in-memory body goes
+        out behind its head in one gather write where the socket takes it
+        at once (``direct.GATHER_MIN``).
         """
         _check_final_status(response.status)
-        writer = self._new_writer(head)
+        writer = ResponseWriter(head.method, head.http_version, self._keep_alive(head))
         date = self.state.dates.now()
         if not isinstance(response, StreamingResponse):
             head_bytes, body = writer.complete_parts(response.status, response.headers, response.body, date=date)
-            self._response_started = True
-            taken = self._send_now([head_bytes, body]) if len(body) >= _GATHER_MIN else None
-            if taken is None:
-                self._write(head_bytes + body)
-            else:
-                self._write_unsent([head_bytes, body], taken)
-            self._must_close = self._must_close or not writer.keep_alive
+            self._head_written(writer)
+            if len(body) < GATHER_MIN or not self._sender().send([head_bytes, body]):
+                self.write(head_bytes + body)
             return response.status, len(body)
         try:
             if isinstance(response, FileResponse):
                 return await self._send_file_response(head, writer, response, date)
-            self._write(self._head_bytes(writer, response, date))
+            self.write(writer.head(response.status, response.headers, None, date=date))
+            self._head_written(writer)
             if not writer.sends_body:
                 return response.status, 0  # HEAD, 204, 304: produce nothing nobody will receive
             return response.status, await self._send_body(writer, response, response.chunks())
         finally:
             await response.discard()  # whatever happened, the body's producer is released now
-
-    def _head_bytes(self, writer: ResponseWriter, response: StreamingResponse, date: str) -> bytes:
-        """The head of a response whose body follows, for the caller to write at once."""
-        data = writer.head(response.status, response.headers, None, date=date)
-        self._head_written(writer)
-        return data
-
-    def _head_written(self, writer: ResponseWriter) -> None:
-        """The head from ``writer`` is going out now: the response can no longer be taken back."""
-        self._response_started = True
-        self._must_close = self._must_close or not writer.keep_alive
 
     async def _send_file_response(self, head: RequestHead, writer: ResponseWriter, response: FileResponse,
                                   date: str) -> tuple[int, int]:
@@ -480,7 +478,7 @@ class HTTPConnection(asyncio.BufferedProtocol):
         head_bytes = writer.head(response.status, response.headers, None, date=date)
         if not writer.sends_body:  # HEAD, 204, 304: no file to open
             self._head_written(writer)
-            self._write(head_bytes)
+            self.write(head_bytes)
             return response.status, 0
         try:
             opened = response.open()
@@ -489,9 +487,10 @@ class HTTPConnection(asyncio.BufferedProtocol):
             return await self._send(head, error_response(404))
         with opened as file:
             self._head_written(writer)
-            if self._plain_socket():
-                return response.status, await self._send_file(head_bytes, response, file)
-            self._write(head_bytes)
+            direct = self._sender()
+            if direct.plain:
+                return response.status, await direct.send_file(head_bytes, response, file)
+            self.write(head_bytes)
             return response.status, await self._send_body(writer, response, response.pieces(file))
 
     async def _send_body(self, writer: ResponseWriter, response: StreamingResponse,
@@ -499,180 +498,27 @@ class HTTPConnection(asyncio.BufferedProtocol):
         """Stream ``response``'s body, as ``chunks`` yields it; the bytes sent."""
         size = 0
         async for data in chunks:
-            if self._gone:
+            if self.gone:
                 raise ClientDisconnected("client closed the connection")
             size += len(data)
-            self._write(writer.body(data))
+            self.write(writer.body(data))
             if self._writing_paused:
-                await self._writable()
-        self._write(writer.end(response.trailers))
+                await self.writable()
+        self.write(writer.end(response.trailers))
         return size
 
-    async def _send_file(self, head: bytes, response: FileResponse, file: SendableFile) -> int:
-        """Send a file response on plain TCP: ``head``, then the region of the open ``file`` with
-        ``sendfile(2)`` (zero-copy); the body bytes sent.
+    def _sender(self) -> DirectSender:
+        """The connection's sends around its transport (``server/direct.py``), made on first use:
+        on uvloop finding the socket costs a new socket object and two system calls."""
+        direct = self._direct
+        if direct is None:
+            direct = self._direct = DirectSender(self, self.loop, self.limits.write_timeout)
+        return direct
 
-        The head is sent with MSG_MORE where the socket takes it at once,
-        so the kernel holds it for the file's first bytes: one packet, not
-        a small one ahead of the file. While the transport holds no bytes
-        of its own, the file goes straight to the socket with
-        ``os.sendfile``, which takes a small file whole without a turn of
-        the loop. Once the socket is full, the connection is corked and a
-        segment waits for it through ``loop.sendfile``; sendfile bypasses
-        the transport's buffer, so ``pause_writing`` never fires, and
-        instead each segment must leave within ``write_timeout`` or the
-        client is too slow and is dropped. asyncio's own fallback is not
-        used because it swaps the protocol out for the transfer, bypassing
-        heron's backpressure.
-        """
-        transport = self.transport
-        sock = self._socket
-        assert transport is not None and sock is not None
-        # An empty file sends nothing after the head to release it: no MSG_MORE then.
-        taken = self._send_now([head], _MSG_MORE) if self._tcp and _MSG_MORE and response.length else None
-        if taken is None or taken < len(head):
-            self._cork(True)  # the head must not go out alone: held until the file follows
-            self._write_unsent([head], taken)
-        try:
-            fd = sock.fileno()
-            sent = 0
-            while sent < response.length:
-                if self._gone:
-                    raise ClientDisconnected("client closed the connection")
-                offset, count = response.offset + sent, response.length - sent
-                n = 0
-                if not transport.get_write_buffer_size():
-                    n = _sendfile_now(fd, file, offset, count)
-                if not n:
-                    self._cork(True)
-                    n = await self._sendfile_when_writable(file, offset, min(_SENDFILE_SEGMENT, count))
-                if n == 0:
-                    raise OSError(f"{response.path}: file shorter than the {response.length} bytes promised")
-                sent += n
-            return sent
-        finally:
-            self._cork(False)
-
-    async def _sendfile_when_writable(self, file: SendableFile, offset: int, count: int) -> int:
-        """Up to ``count`` bytes of ``file`` once the socket takes them, within ``write_timeout``.
-
-        Loops without ``loop.sendfile`` (uvloop) read the piece in the
-        thread pool and write it through the transport instead.
-        """
-        transport = self.transport
-        assert transport is not None
-        try:
-            # loop.sendfile asks for a file object; its native path uses only the descriptor.
-            sending = self.loop.sendfile(transport, cast(IO[bytes], file), offset, count, fallback=False)
-            return await asyncio.wait_for(sending, self.limits.write_timeout)
-        except (NotImplementedError, RuntimeError):  # incl. asyncio.SendfileNotAvailableError
-            pass
-        except asyncio.TimeoutError:  # not the builtin TimeoutError before Python 3.11
-            self._on_write_timeout()
-            raise ClientDisconnected("client did not read the file within write_timeout") from None
-        except ConnectionError as exc:
-            raise ClientDisconnected("client closed the connection") from exc
-        data = await run_blocking(os.pread, file.fileno(), count, offset)
-        self._write(data)
-        if self._writing_paused:
-            await self._writable()
-        return len(data)
-
-    def _cork(self, on: bool) -> None:
-        """Turn TCP_CORK on or off, so a file response goes out in full packets.
-
-        Corked while the socket is full: with TCP_NODELAY (asyncio's
-        default) each bit of room the client's ACKs open would otherwise
-        be filled with a small packet, more packets and ACKs for both
-        kernels. Not corked while the socket takes the file at once: the
-        head went with MSG_MORE, and sendfile pushes the last piece
-        itself (asyncio and uvloop set TCP_NODELAY on every TCP
-        connection), so the two setsockopt calls would buy nothing. Worse: on
-        loopback the uncork then sent the whole file from heron's own
-        system call, where without it the kernel goes on sending as the
-        client reads (1 MiB files: 2.7k against 4.5k req/s, 345 against
-        205 us of heron's CPU per response). Only on TCP (``_plain_socket`` says).
-        """
-        sock = self._socket
-        if on == self._corked or not _CAN_CORK or not self._tcp or sock is None:
-            return
-        try:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, on)
-        except OSError:  # the connection is already gone
-            return
-        self._corked = on
-
-    def _plain_socket(self) -> socket.socket | None:
-        """The socket, if bytes can go to it straight from the kernel (not TLS); else None.
-
-        Looked up on the first response that can use it and kept:
-        ``get_extra_info`` costs a dict lookup on asyncio, but on uvloop a
-        new socket object and two system calls per call. A socket object
-        of the connection's own is made on the same descriptor for
-        ``_send_now`` (``_BorrowedSocket``).
-        """
-        if not self._socket_known:
-            transport = self.transport
-            assert transport is not None
-            sock = transport.get_extra_info("socket")
-            if transport.get_extra_info("sslcontext") is not None:
-                sock = None  # TLS encrypts in user space: nothing to hand the kernel
-            self._socket, self._socket_known = sock, True
-            if sock is not None and not self.closed:
-                self._tcp = sock.family in (socket.AF_INET, socket.AF_INET6)
-                self._direct = _borrow_socket(sock)
-        return self._socket
-
-    def _send_now(self, parts: list[bytes], flags: int = 0) -> int | None:
-        """Send ``parts`` with one gather ``sendmsg`` on the socket itself: the bytes it took.
-
-        None where that cannot be done: TLS, no socket of our own, or bytes
-        already waiting in the transport, which must go first. 0 when the
-        socket is full or the send failed; the caller writes what was not
-        taken through the transport (``_write_unsent``), which then waits
-        for room, or finds the error, as it does for any write.
-        """
-        if self._plain_socket() is None:
-            return None
-        direct, transport = self._direct, self.transport
-        if direct is None or transport is None or transport.get_write_buffer_size() or self._gone:
-            return None
-        try:
-            return direct.sendmsg(parts, (), flags)
-        except OSError:  # BlockingIOError, or the client is gone: the transport's write will tell
-            return 0
-
-    def _write_unsent(self, parts: list[bytes], taken: int | None) -> None:
-        """Write through the transport what ``_send_now`` did not take of ``parts`` (all for None)."""
-        skip = taken or 0
-        for part in parts:
-            if skip >= len(part):
-                skip -= len(part)
-                continue
-            self._write(part[skip:] if skip else part)
-            skip = 0
-
-    async def _writable(self) -> None:
-        waiter = self._drain_waiter = self.loop.create_future()
-        await waiter
-
-    def _finish_response(self) -> None:
-        self._response_done = True
-        if self._must_close or self._closing:
-            self._close()
-            return
-        body = self._body
-        if body is not None and not body.complete:
-            body.discard()
-            self._drain_from = body.received
-            self._resume_reading()
-            self._await_body()
-        self._advance()
-
-    # -- output, timers, closing ----------------------------------------------
+    # -- output (direct.Writer), timers, closing --------------------------------
 
     @property
-    def _gone(self) -> bool:
+    def gone(self) -> bool:
         """No byte can go out any more: the client left, or the transport is closing.
 
         A failed write (the client reset the connection) closes the transport
@@ -683,36 +529,46 @@ class HTTPConnection(asyncio.BufferedProtocol):
         transport = self.transport
         return self.closed or transport is None or transport.is_closing()
 
-    def _write(self, data: bytes) -> None:
+    def write(self, data: bytes) -> None:
         transport = self.transport
-        if data and transport is not None and not self._gone:
+        if data and transport is not None and not self.gone:
             transport.write(data)
+
+    async def writable(self) -> None:
+        """Return once the transport takes writes again (at once if it does)."""
+        if self._writing_paused:
+            waiter = self._drain_waiter = self.loop.create_future()
+            await waiter
+
+    def on_write_timeout(self) -> None:
+        logger.info("%s: client did not read the response within write_timeout", self.client[0])
+        self._abort()
 
     def _send_error_and_close(self, status: int, detail: str, headers: list[tuple[str, str]] | None = None) -> None:
         """Answer before any request head was read (malformed, too slow, refused), log it, and close."""
         writer = ResponseWriter("GET", "1.1", False)
         response = error_response(status, detail, headers)
-        self._write(writer.complete(response.status, response.headers, response.body, date=self.state.dates.now()))
+        self.write(writer.complete(response.status, response.headers, response.body, date=self.state.dates.now()))
         access_log = self.state.access_log
         if access_log is not None:
             access_log.record(self.client[0], None, status, len(response.body), None)
         self._close()
 
     def shutdown(self) -> None:
-        """Graceful stop: close now if idle, else after the current response."""
-        self._closing = True
+        """Graceful stop: close now if no request is in progress, else after its response."""
+        self._last = True
         if self._head is None:
             self._close()
 
     def _close(self) -> None:
-        self._must_close = True
-        self._cancel_timer()
+        self._enter(CLOSING)
+        self._last = True
         if self.transport is not None and not self.transport.is_closing():
             self.transport.close()
 
     def _abort(self) -> None:
-        self._must_close = True
-        self._cancel_timer()
+        self._enter(CLOSING)
+        self._last = True
         if self.transport is not None:
             self.transport.abort()
 
@@ -726,112 +582,25 @@ class HTTPConnection(asyncio.BufferedProtocol):
             self._reading_paused = False
             self.transport.resume_reading()
 
-    def _arm(self, kind: str, seconds: float) -> None:
-        """Start guarding a phase: ``_on_timeout`` acts on ``kind`` once ``seconds`` pass.
-
-        Timers are lazy, because every request would otherwise schedule and
-        cancel one (keep-alive, then header): re-arming only moves the
-        deadline, and the one scheduled handle, on waking before the
-        deadline, sleeps again until it. A handle is rescheduled only when
-        the new deadline comes sooner than the pending one.
-        """
-        deadline = self.loop.time() + seconds
-        self._timer_kind = kind
-        self._deadline = deadline
-        if self._timer is None or self._timer_when > deadline:
-            self._schedule_timer(deadline)
-
-    def _schedule_timer(self, when: float) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-        self._timer_when = when
-        self._timer = self.loop.call_at(when, self._on_timer)
-
-    def _cancel_timer(self) -> None:
-        """Stop guarding the current phase (the scheduled handle, if any, will find nothing to do)."""
-        self._timer_kind = None
-
-    def _on_timer(self) -> None:
-        self._timer = None
-        kind = self._timer_kind
-        if kind is None:
-            return
-        if self.loop.time() < self._deadline - _TIMER_SLACK:
-            self._schedule_timer(self._deadline)  # re-armed since this handle was scheduled
-            return
-        self._timer_kind = None
-        self._on_timeout(kind)
-
-    def _on_timeout(self, kind: str) -> None:
-        if kind == _KEEPALIVE:
-            self._close()
-        elif kind == _HEADER:
-            if self.parser.buffered:
-                logger.info("%s 408: request head not received within header_timeout", self.client[0])
-                self._send_error_and_close(408, "Request Timeout")
-            else:
-                self._close()
-        elif kind == _BODY:
-            if self.loop.time() - self._wait_started < self.limits.body_timeout - _TIMER_SLACK:
+    def _on_timeout(self) -> None:
+        """The current phase ran out of time (``phases.GUARDS`` says what happens)."""
+        phase = self.phase
+        if phase is HEAD and self.parser.buffered:
+            logger.info("%s 408: request head not received within header_timeout", self.client[0])
+            self._send_error_and_close(408, "Request Timeout")
+        elif phase is HANDLING or phase is DRAINING:
+            if self.loop.time() - self._wait_started < self.limits.body_timeout - PhaseTimer.SLACK:
                 logger.info("%s 408: request body arrived slower than min_body_rate", self.client[0])
             else:
                 logger.info("%s 408: request body stalled longer than body_timeout", self.client[0])
-            self._must_close = True
+            self._last = True
             body = self._body
-            if body is None or self._response_done:
+            if phase is DRAINING or body is None:
                 self._close()
             else:
                 body.fail(BodyTimeout())
-
-    def _on_write_timeout(self) -> None:
-        logger.info("%s: client did not read the response within write_timeout", self.client[0])
-        self._abort()
-
-
-class _BorrowedSocket(socket.socket):
-    """A socket object on the transport's own descriptor, for the sends its socket does not
-    offer (``sendmsg`` with flags): it never closes that descriptor.
-
-    Released (detached) when the connection is lost, and by garbage
-    collection if it ever were not: closing it would close a descriptor
-    number the transport owns, which may by then be another connection's.
-    """
-
-    __slots__ = ()
-
-    def __del__(self) -> None:
-        self.detach()
-
-
-def _borrow_socket(sock: socket.socket) -> _BorrowedSocket | None:
-    """A non-blocking ``_BorrowedSocket`` on ``sock``'s descriptor; None if it cannot be made.
-
-    Non-blocking by its type flag where there is one, which costs no
-    system call (the descriptor is non-blocking already); a process-wide
-    default timeout (``socket.setdefaulttimeout``) would otherwise make
-    its sends wait.
-    """
-    try:
-        borrowed = _BorrowedSocket(sock.family, sock.type | _SOCK_NONBLOCK, sock.proto, fileno=sock.fileno())
-    except (OSError, ValueError):  # ValueError: a descriptor already closed reads as -1
-        return None
-    if not _SOCK_NONBLOCK:
-        borrowed.settimeout(0)
-    return borrowed
-
-
-def _sendfile_now(fd: int, file: SendableFile, offset: int, count: int) -> int:
-    """``os.sendfile`` on a non-blocking socket: the bytes it took now.
-
-    0 when the socket is full, and also when the file ended early: the
-    caller then takes the waiting way, whose 0 means the file has ended.
-    """
-    try:
-        return os.sendfile(fd, file.fileno(), offset, count)
-    except BlockingIOError:
-        return 0
-    except ConnectionError as exc:  # BrokenPipeError and ConnectionResetError included
-        raise ClientDisconnected("client closed the connection") from exc
+        else:
+            self._close()
 
 
 def _check_final_status(status: int) -> None:

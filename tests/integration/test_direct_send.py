@@ -1,4 +1,4 @@
-"""Bytes written on the socket itself, beside the transport (heron/server/connection.py).
+"""Bytes written on the socket itself, beside the transport (heron/server/direct.py).
 
 A large in-memory body goes out behind its head in one gather ``sendmsg``
 and a file response's head with MSG_MORE, both straight on the socket
@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from heron import App, FileResponse, Request, Response
-from heron.server.connection import _borrow_socket
+from heron.server.direct import _borrow_socket
 from heron.testing import live_server
 
 from .support import ResponseReader, get, request
