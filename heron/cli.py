@@ -25,7 +25,8 @@ from heron.errors import ServeError, StartupFailed
 from heron.limits import Limits, describe
 from heron.server.config import GROUPS, ServerConfig, check_value, settings, value_type
 from heron.server.workers import EXIT_STARTUP_FAILED
-from heron.web.static import StaticFiles, StaticFront
+from heron.web.static import StaticFiles
+from heron.web.staticfront import StaticFront
 
 DEMO = "heron.demo:app"
 APP_ENV = "HERON_APP"

@@ -40,7 +40,8 @@ from heron.hosting.channel import ThreadBodyChannel
 from heron.protocol.headers import parse_digits
 from heron.protocol.writer import MAX_CONTENT_LENGTH
 from heron.messages.request import Request
-from heron.messages.response import FileResponse, Response, StreamingResponse
+from heron.messages.fileresponse import FileResponse
+from heron.messages.response import Response, StreamingResponse
 
 __all__ = ["FileWrapper", "InputStream", "WSGIAdapter", "build_environ"]
 

@@ -1,4 +1,4 @@
-"""Reading the Cookie header and writing Set-Cookie (web layer, RFC 6265).
+"""Reading the Cookie header and writing Set-Cookie (messages layer, RFC 6265).
 
 Reading is tolerant, writing is strict. Browsers and other clients send
 all sorts of things in ``Cookie`` (pairs without ``=``, stray spaces,

@@ -4,7 +4,7 @@ A ``FileResponse`` names a path; by the time its body is sent, the path
 may name something else. ``open_regular`` opens it without waiting and
 says whether it is still the regular file it was taken for; ``identity``
 is what "the same file" means (device, inode, size, mtime). ``OpenFile``
-is a descriptor several responses share (``heron.web.openfiles`` keeps
+is a descriptor several responses share (``heron.web.staticcache`` keeps
 them between responses), closed only once it is retired and unused, so a
 descriptor number is never closed under a response and reused for
 another file.

@@ -1,4 +1,4 @@
-"""File name to Content-Type (web layer).
+"""File name to Content-Type (messages layer).
 
 ``mimetypes`` reads the machine's ``/etc/mime.types`` (and the Windows
 registry), so the same file could be served as ``text/javascript`` on one

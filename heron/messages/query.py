@@ -1,4 +1,4 @@
-"""Query strings and urlencoded form bodies, and the multi-valued mapping that holds them (web layer).
+"""Query strings and urlencoded form bodies, and the multi-valued mapping that holds them (messages layer).
 
 ``?tag=a&tag=b`` and a ``application/x-www-form-urlencoded`` body are the
 same format (WHATWG URL standard, section 5.1), and a name may repeat, so

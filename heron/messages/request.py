@@ -1,4 +1,4 @@
-"""The request object handlers receive (web layer).
+"""The request object handlers receive (messages layer).
 
 A ``Request`` wraps the parsed head and a body stream supplied by whichever
 server drives it; it holds no global or thread-local state, so a handler

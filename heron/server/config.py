@@ -1,4 +1,4 @@
-"""ServerConfig: every server setting once, with its default and help.
+"""ServerConfig: every server setting once, with its default and help (server layer).
 
 The command line and its ``HERON_*`` environment variables are generated
 from this schema (and from ``Limits`` for the caps and timeouts), so a

@@ -28,7 +28,8 @@ from heron.errors import HTTPError, ProtocolError
 from heron.limits import Limits
 from heron.messages.contracts import Handler
 from heron.messages.request import Request
-from heron.messages.response import FileResponse, Response, StreamingResponse, error_response
+from heron.messages.fileresponse import FileResponse
+from heron.messages.response import Response, StreamingResponse, error_response
 from heron.protocol.events import NEED_DATA, Data, RequestHead
 from heron.protocol.parser import RequestParser
 from heron.protocol.writer import ResponseWriter

@@ -25,7 +25,7 @@ from typing import IO, Final, Protocol, cast
 
 from heron.blocking import run_blocking
 from heron.errors import ClientDisconnected
-from heron.messages.response import FileResponse, SendableFile
+from heron.messages.fileresponse import FileResponse, SendableFile
 
 __all__ = ["GATHER_MIN", "DirectSender", "Writer"]
 

@@ -1,4 +1,4 @@
-"""What the reverse proxies in front of heron say about a request (web layer).
+"""What the reverse proxies in front of heron say about a request (server layer).
 
 Behind nginx or HAProxy the socket's peer is the proxy, not the client,
 and the scheme is whatever the proxy used to reach heron. The proxy

@@ -1,10 +1,9 @@
 """heron.web: the framework a heron user writes against (App, Request, Response)."""
 
-from heron.web.app import App
+from heron.messages.fileresponse import FileResponse
 from heron.messages.query import MultiDict
 from heron.messages.request import Request
 from heron.messages.response import (
-    FileResponse,
     HTMLResponse,
     JSONResponse,
     RedirectResponse,
@@ -12,6 +11,7 @@ from heron.messages.response import (
     StreamingResponse,
     TextResponse,
 )
+from heron.web.app import App
 from heron.web.static import StaticFiles
 
 __all__ = [

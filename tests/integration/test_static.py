@@ -20,7 +20,7 @@ import pytest
 import requests
 import trustme
 
-from heron.web.static import STAT_REUSE
+from heron.web.staticcache import STAT_REUSE
 
 from .conftest import Serve, ServerPool
 from .support import ResponseReader, Server, app_spec, get, recv_until_close, request
@@ -419,7 +419,7 @@ def test_file_response_goes_out_through_sendfile_on_plain_tcp(site: Path, monkey
 
 @pytest.mark.parametrize("loop", LOOPS)
 def test_kept_descriptors_serve_clients_at_once_and_follow_the_file(tmp_path: Path, loop: str) -> None:
-    """Within LOOKUP_TTL a file goes out from one descriptor kept open (heron.web.openfiles):
+    """Within LOOKUP_TTL a file goes out from one descriptor kept open (heron.web.staticcache):
     many responses share it, each from its own offsets, and a file replaced or rewritten
     meanwhile is sent as it is now, with its own length."""
     from concurrent.futures import ThreadPoolExecutor
@@ -446,7 +446,7 @@ def test_kept_descriptors_serve_clients_at_once_and_follow_the_file(tmp_path: Pa
 
         with ThreadPoolExecutor(8) as pool:
             assert all(got == (first, "700000") for got in pool.map(fetch, range(24)))
-        assert files._open_files is not None and len(files._open_files) == 1  # the one kept descriptor
+        assert files.cache._open_files is not None and len(files.cache._open_files) == 1  # the one kept descriptor
         second = os.urandom(700_000)
         (root / "next.bin").write_bytes(second)
         os.replace(root / "next.bin", root / "f.bin")  # same size, another inode
@@ -474,15 +474,15 @@ def test_kept_descriptors_belong_to_one_loop_at_a_time(tmp_path: Path) -> None:
     with live_server(app, loop="asyncio") as url, TestClient(app) as client:
         for _ in range(3):  # the first looks the file up in the pool; the others are answered on the loop
             assert requests.get(url + "/s/f.bin", timeout=10).content == owned
-        server_loop = files._open_loop
-        assert server_loop is not None and files._open_files is not None and len(files._open_files) == 1
+        server_loop = files.cache._open_loop
+        assert server_loop is not None and files.cache._open_files is not None and len(files.cache._open_files) == 1
         for _ in range(3):
             assert client.get("/s/f.bin").body == owned
-        assert files._open_loop is server_loop  # not taken from a loop that still runs
+        assert files.cache._open_loop is server_loop  # not taken from a loop that still runs
     with TestClient(app) as client:
         for _ in range(3):
             assert client.get("/s/f.bin").body == owned
-        assert files._open_loop is not server_loop  # the server's loop is closed: taken over
+        assert files.cache._open_loop is not server_loop  # the server's loop is closed: taken over
 
 
 def test_curl_resumes_an_interrupted_download(server: Server, curl: str, tmp_path: Path) -> None:

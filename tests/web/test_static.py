@@ -15,9 +15,11 @@ import pytest
 from heron.web.app import App
 from heron.messages.mediatypes import media_type
 from heron.messages.files import NotTheFile, identity
-from heron.messages.response import FileResponse
+from heron.messages.fileresponse import FileResponse
 from heron.web.safepath import is_inside, resolve_inside, url_segments
-from heron.web.static import STAT_REUSE, StaticFiles, accepted_encodings, coding_quality
+from heron.web.negotiation import accepted_encodings, coding_quality
+from heron.web.static import StaticFiles
+from heron.web.staticcache import STAT_REUSE
 from heron.testing import TestClient, TestResponse
 
 BIG = bytes(range(256)) * 1024  # 256 KiB: above SMALL_FILE, so a FileResponse
@@ -599,8 +601,8 @@ def test_sibling_created_after_a_lookup_is_offered_once_the_lookup_expires(site:
         (site / "app.js.gz").write_bytes(data)
         # Within LOOKUP_TTL the remembered lookup (no sibling then) still answers, with the original: correct.
         assert test_client.get("/static/app.js", headers=gzip_please).body == (site / "app.js").read_bytes()
-        for key, found in files._found.items():  # LOOKUP_TTL has passed
-            files._found[key] = dataclasses.replace(found, until=0.0)
+        for key, found in files.cache._found.items():  # LOOKUP_TTL has passed
+            files.cache._found[key] = dataclasses.replace(found, until=0.0)
         # The request that finds the lookup expired is still answered from it, and has it
         # looked up again in the thread pool; the requests after that see the sibling.
         assert test_client.get("/static/app.js", headers=gzip_please).body == (site / "app.js").read_bytes()
@@ -630,14 +632,14 @@ def test_an_expired_lookup_is_refreshed_once_not_by_every_request(site: Path, mo
     with TestClient(app) as test_client:
         assert test_client.get("/static/hello.txt").body == b"hello world\n"
         monkeypatch.setattr(files, "_look_up", slow_look_up)
-        for key, found in files._found.items():
-            files._found[key] = dataclasses.replace(found, until=0.0)
+        for key, found in files.cache._found.items():
+            files.cache._found[key] = dataclasses.replace(found, until=0.0)
         for _ in range(20):  # none of them waits for the pool, and one refresh serves them all
             assert test_client.get("/static/hello.txt").body == b"hello world\n"
         assert calls == ["look up"]
         release.set()
         deadline = time.monotonic() + 5
-        while files._refreshing or next(iter(files._found.values())).until == 0.0:
+        while files.cache._refreshing or next(iter(files.cache._found.values())).until == 0.0:
             assert time.monotonic() < deadline, "the refresh never finished"
             time.sleep(0.01)
         (site / "hello.txt").unlink()  # gone: the stat check sends the request to the pool, which says 404
@@ -645,7 +647,7 @@ def test_an_expired_lookup_is_refreshed_once_not_by_every_request(site: Path, mo
 
 
 def test_remembered_lookups_are_bounded(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import heron.web.static as static_module
+    import heron.web.staticcache as static_module
 
     monkeypatch.setattr(static_module, "MAX_REMEMBERED", 3)
     for i in range(10):
@@ -655,7 +657,7 @@ def test_remembered_lookups_are_bounded(site: Path, monkeypatch: pytest.MonkeyPa
     with TestClient(app) as test_client:
         for i in range(10):
             assert test_client.get(f"/s/f{i}.txt").body == str(i).encode()
-            assert 0 < len(files._found) <= 3
+            assert 0 < len(files.cache._found) <= 3
         for i in range(10):  # forgotten ones are looked up again, and still right
             assert test_client.get(f"/s/f{i}.txt").body == str(i).encode()
 
@@ -680,7 +682,7 @@ def test_a_small_file_is_answered_from_memory_with_no_descriptor(site: Path, mon
         assert parts.status == 206 and b"\r\n\r\nconsole\r\n" in parts.body and b"\r\n\r\n1)\n\r\n" in parts.body
         assert test_client.head("/static/app.js").headers["content-length"] == str(len(response.body))
         assert opened == [], "a kept small file was opened again"
-        assert files._open_files is None  # nor a descriptor cache made for them
+        assert files.cache._open_files is None  # nor a descriptor cache made for them
 
 
 def test_a_small_file_rewritten_in_place_unseen_by_stat_is_sent_anew_after_the_next_lookup(site: Path) -> None:
@@ -697,8 +699,8 @@ def test_a_small_file_rewritten_in_place_unseen_by_stat_is_sent_anew_after_the_n
             file.write(b"HELLO")
         os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
         assert test_client.get("/static/hello.txt").body == b"hello world\n"  # within LOOKUP_TTL: as looked up
-        for key, found in files._found.items():
-            files._found[key] = dataclasses.replace(found, until=0.0)
+        for key, found in files.cache._found.items():
+            files.cache._found[key] = dataclasses.replace(found, until=0.0)
         test_client.get("/static/hello.txt")  # finds the lookup expired: refreshed in the pool
         deadline = time.monotonic() + 5
         while (body := test_client.get("/static/hello.txt").body) != b"HELLO world\n":
@@ -707,7 +709,7 @@ def test_a_small_file_rewritten_in_place_unseen_by_stat_is_sent_anew_after_the_n
 
 
 def test_memory_budget_lets_the_oldest_lookups_go(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import heron.web.static as static_module
+    import heron.web.staticcache as static_module
 
     monkeypatch.setattr(static_module, "MEMORY_BUDGET", 2500)
     for i in range(6):
@@ -717,14 +719,14 @@ def test_memory_budget_lets_the_oldest_lookups_go(site: Path, monkeypatch: pytes
     with TestClient(app) as test_client:
         for i in range(6):
             assert test_client.get(f"/s/k{i}.txt").body == bytes([65 + i]) * 1000
-            assert files._contents_size == sum(len(data) for _, data in files._contents.values()) <= 2500
-        assert sorted(files._contents) == [str(site / "k4.txt"), str(site / "k5.txt")]  # the last two looked up
+            assert files.cache._contents_size == sum(len(data) for _, data in files.cache._contents.values()) <= 2500
+        assert sorted(files.cache._contents) == [str(site / "k4.txt"), str(site / "k5.txt")]  # the last two looked up
         for i in range(6):  # let go of: sent from the file instead, still right
             assert test_client.get(f"/s/k{i}.txt").body == bytes([65 + i]) * 1000
 
 
 def test_one_stat_answers_for_the_requests_within_stat_reuse(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import heron.web.static as static_module
+    import heron.web.staticcache as static_module
 
     app = App()
     app.static("/static", site)
@@ -750,8 +752,8 @@ def test_a_kept_file_grown_past_small_file_is_let_go(site: Path) -> None:
     files = app.static("/static", site)
     with TestClient(app) as test_client:
         assert test_client.get("/static/hello.txt").body == b"hello world\n"
-        assert str(site / "hello.txt") in files._contents
+        assert str(site / "hello.txt") in files.cache._contents
         (site / "hello.txt").write_bytes(BIG)  # 256 KiB: sent from the file from now on
         time.sleep(STAT_REUSE)
         assert test_client.get("/static/hello.txt").body == BIG
-        assert files._contents == {} and files._contents_size == 0
+        assert files.cache._contents == {} and files.cache._contents_size == 0

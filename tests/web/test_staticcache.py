@@ -1,4 +1,4 @@
-"""Descriptors kept open between static file responses (heron.web.openfiles), on a real loop and real files."""
+"""Descriptors kept open between static file responses (heron.web.staticcache.OpenFiles), on a real loop and real files."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from heron.messages.files import OpenFile, identity
-from heron.web.openfiles import OpenFiles
+from heron.web.staticcache import OpenFiles
 
 
 def _open_now(fd: int) -> bool:
