@@ -26,24 +26,21 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-import os
-import stat
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
-from typing import IO, Any, Final
+from typing import Any, Final
 from urllib.parse import unquote_to_bytes
 
 from heron.blocking import run_blocking
-from heron.errors import ClientDisconnected, HTTPError
 from heron.hosting.channel import ThreadBodyChannel
+from heron.hosting.wsgifiles import FileWrapper, close_iterable
+from heron.hosting.wsgiinput import InputStream
+from heron.messages.request import Request
+from heron.messages.response import Response, StreamingResponse
 from heron.protocol.headers import parse_digits
 from heron.protocol.writer import MAX_CONTENT_LENGTH
-from heron.messages.request import Request
-from heron.messages.fileresponse import FileResponse
-from heron.messages.response import Response, StreamingResponse
 
-__all__ = ["FileWrapper", "InputStream", "WSGIAdapter", "build_environ"]
+__all__ = ["WSGIAdapter", "build_environ"]
 
 logger = logging.getLogger("heron.error")
 
@@ -198,7 +195,7 @@ class _Exchange:
             raise
         finally:
             if result is not None and not self.handed_off:
-                _close(result)
+                close_iterable(result)
         return response
 
     def _fail(self, exc: BaseException) -> None:
@@ -314,12 +311,6 @@ def _checked(pieces: Iterable[bytes]) -> Iterator[bytes]:
         yield data
 
 
-def _close(result: object) -> None:
-    close = getattr(result, "close", None)
-    if close is not None:
-        close()
-
-
 class _Prefetched:
     """An iterable whose first piece was taken early, because the app calls start_response lazily.
 
@@ -338,121 +329,7 @@ class _Prefetched:
         yield from self._iterator
 
     def close(self) -> None:
-        _close(self._result)
-
-
-class InputStream:
-    """``wsgi.input``: the request body, read from the event loop a piece at a time.
-
-    Reads block the pool thread (never the loop) until the connection has
-    the bytes. A failure (body too large, too slow, broken framing, client
-    gone) is raised to the app and remembered: ``raise_failure`` raises it
-    again once the app is done, so the server answers it even if the app
-    caught it.
-
-    What has arrived and not been read waits in one buffer from a read
-    position, and ``readline`` remembers how far it has looked for a line
-    end: every read pattern (all at once, ``read(n)`` of any size, line by
-    line, a line of megabytes) costs time in proportion to the body, never
-    a copy of the whole buffer per piece that arrives.
-    """
-
-    def __init__(self, request: Request, loop: asyncio.AbstractEventLoop) -> None:
-        self._stream: AsyncIterator[bytes] | None = None
-        self._request = request
-        self._loop = loop
-        received = request.received_body()  # a small body is usually here already: no round trips then
-        self._buffer = bytearray(received or b"")
-        self._pos = 0  # where unread bytes start in _buffer
-        self._scanned = 0  # readline: no b"\n" in _buffer[_pos:_scanned]
-        self._left = request.head.content_length  # None for a chunked body
-        self._eof = self._left == 0 or received is not None
-        self.failure: BaseException | None = None
-
-    def _fill(self) -> bool:
-        """One more piece into the buffer; False at the end of the body."""
-        if self._eof:
-            return False
-        if self.failure is not None:
-            raise self.failure
-        if self._stream is None:
-            self._stream = self._request.stream()
-        future = asyncio.run_coroutine_threadsafe(_next_piece(self._stream), self._loop)
-        try:
-            data = future.result()
-        except (HTTPError, ClientDisconnected) as exc:  # ProtocolError (413, bad chunk), BodyTimeout
-            self.failure = exc
-            raise
-        if not data:
-            self._eof = True
-            return False
-        if self._pos and self._pos * 2 >= len(self._buffer):  # mostly read: drop that part before growing
-            del self._buffer[:self._pos]
-            self._scanned -= self._pos
-            self._pos = 0
-        self._buffer += data
-        if self._left is not None:
-            self._left -= len(data)
-            self._eof = self._left <= 0  # all of it: no round trip to learn the body ended
-        return True
-
-    def _available(self) -> int:
-        return len(self._buffer) - self._pos
-
-    def _take(self, size: int) -> bytes:
-        """Up to ``size`` unread bytes, consumed."""
-        start = self._pos
-        end = min(start + size, len(self._buffer))
-        data = bytes(self._buffer[start:end])
-        self._pos = end
-        if end == len(self._buffer):
-            self._buffer.clear()
-            self._pos = self._scanned = 0
-        return data
-
-    def raise_failure(self) -> None:
-        if self.failure is not None:
-            raise self.failure
-
-    def read(self, size: int | None = -1) -> bytes:
-        if size is None or size < 0:
-            while self._fill():
-                pass
-            return self._take(self._available())
-        while self._available() < size and self._fill():
-            pass
-        return self._take(size)
-
-    def readline(self, size: int | None = -1) -> bytes:
-        limit = size if size is not None and size >= 0 else None
-        while True:
-            end = self._buffer.find(b"\n", max(self._scanned, self._pos))
-            if end >= 0:
-                length = end + 1 - self._pos
-                return self._take(length if limit is None else min(length, limit))
-            self._scanned = len(self._buffer)
-            if limit is not None and self._available() >= limit:
-                return self._take(limit)
-            if not self._fill():
-                return self._take(self._available())
-
-    def readlines(self, hint: int = -1) -> list[bytes]:
-        lines = []
-        total = 0
-        while line := self.readline():
-            lines.append(line)
-            total += len(line)
-            if 0 < hint <= total:
-                break
-        return lines
-
-    def __iter__(self) -> Iterator[bytes]:
-        while line := self.readline():
-            yield line
-
-
-async def _next_piece(stream: AsyncIterator[bytes]) -> bytes:
-    return await anext(stream, b"")
+        close_iterable(self._result)
 
 
 class _ErrorStream(io.TextIOBase):
@@ -475,67 +352,3 @@ class _ErrorStream(io.TextIOBase):
         if self._partial:
             logger.error("%s", self._partial)
             self._partial = ""
-
-
-class FileWrapper:
-    """``wsgi.file_wrapper``: a file the server may send with sendfile.
-
-    A regular file with a ``fileno`` goes out zero-copy from its current
-    position (up to the app's Content-Length); anything else (a BytesIO, a
-    pipe) is read in ``block_size`` pieces like any iterable. ``close``
-    closes the file, as PEP 3333 requires.
-    """
-
-    def __init__(self, filelike: IO[bytes], block_size: int = 256 * 1024) -> None:
-        self.filelike = filelike
-        self.block_size = block_size
-
-    def __iter__(self) -> Iterator[bytes]:
-        while data := self.filelike.read(self.block_size):
-            yield data
-
-    def close(self) -> None:
-        _close(self.filelike)
-
-    def as_response(self, status: int, headers: list[tuple[str, str]], length: int | None) -> Response | None:
-        """A sendfile-able response for a regular file; None for anything else."""
-        try:
-            fd = self.filelike.fileno()
-            info = os.fstat(fd)
-            offset = self.filelike.tell()
-        except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
-            return None
-        if not stat.S_ISREG(info.st_mode):
-            return None
-        available = max(0, info.st_size - offset)
-        size = available if length is None else min(length, available)
-        headers = [(n, v) for n, v in headers if n.lower() != "content-length"]
-        return _OpenFileResponse(self, status, headers, offset, size)
-
-
-class _OpenFileResponse(FileResponse):
-    """A ``FileResponse`` for a file the app already opened (through ``wsgi.file_wrapper``).
-
-    ``FileResponse.__init__`` is skipped on purpose: it would open and stat
-    a path and guess a Content-Type, while here the file is open and the
-    app's headers already say what it is. The server calls ``discard``
-    once the body is sent (or cannot be), which closes the app's file as
-    PEP 3333 requires.
-    """
-
-    __slots__ = ("wrapper",)
-
-    def __init__(self, wrapper: FileWrapper, status: int, headers: list[tuple[str, str]], offset: int,
-                 length: int) -> None:
-        StreamingResponse.__init__(self, (), status, headers, content_type=None)
-        self.wrapper = wrapper
-        self.path = str(getattr(wrapper.filelike, "name", "<file>"))
-        self.offset = offset
-        self.length = length
-        self.headers.append(("Content-Length", str(length)))
-
-    def open(self) -> AbstractContextManager[IO[bytes]]:
-        return nullcontext(self.wrapper.filelike)
-
-    async def discard(self) -> None:
-        self.wrapper.close()

@@ -11,9 +11,8 @@ Every rule of RFC 9112 that decides where a message ends is enforced rather
 than guessed at, because a server and a proxy in front of it that disagree
 about framing is how request smuggling happens. Anything ambiguous raises
 ``ProtocolError`` with the status to answer; the parser is then dead and the
-connection must close. Messages are validated with one regular expression
-over the whole header section instead of one per field, which keeps the
-common path short.
+connection must close. This module cuts messages out of the byte stream
+and decodes their bodies; what a head means is ``heron.protocol.head``'s.
 """
 
 from __future__ import annotations
@@ -24,18 +23,19 @@ from typing import Final
 from heron.errors import ProtocolError
 from heron.limits import DEFAULT_LIMITS, Limits
 from heron.protocol.events import END_OF_MESSAGE, NEED_DATA, Data, EndOfMessage, RequestHead
-from heron.protocol.headers import parse_digits, split_comma_list
+from heron.protocol.head import (
+    FIELD_LINES,
+    canonical_framing,
+    diagnose_fields,
+    expects_continue,
+    framing,
+    keeps_alive,
+    parse_request_line,
+    read_fields,
+    split_target,
+    valid_host,
+)
 
-# RFC 9110 section 5.6.2: token = 1*tchar.
-_TCHAR: Final = rb"!#$%&'*+\-.^_`|~0-9A-Za-z"
-# RFC 9112 section 3: method SP request-target SP HTTP-version. The target is
-# visible ASCII only: no CTL, no space, no obs-text, no fragment.
-_REQUEST_LINE: Final = re.compile(rb"([%s]+) ([\x21-\x22\x24-\x7e]+) HTTP/([0-9])\.([0-9])" % _TCHAR)
-# RFC 9112 section 5 + RFC 9110 section 5.5: a whole header section, each line
-# `token ":" OWS field-value OWS CRLF`, values of HTAB, SP, VCHAR and
-# obs-text. One fullmatch rules out obs-fold, space before the colon, bare CR
-# or LF, and control characters, for every field at once.
-_FIELD_LINES: Final = re.compile(rb"(?:[%s]+:[\t\x20-\x7e\x80-\xff]*\r\n)*" % _TCHAR)
 # RFC 9112 section 7.1: chunk-size = 1*HEXDIG; we cap the digits (a 64-bit size).
 _CHUNK_SIZE: Final = re.compile(rb"[0-9A-Fa-f]{1,16}")
 # What may follow the ";" of chunk extensions: they are ignored, so only
@@ -43,22 +43,9 @@ _CHUNK_SIZE: Final = re.compile(rb"[0-9A-Fa-f]{1,16}")
 _CHUNK_EXT: Final = re.compile(rb"[\t\x20-\x7e\x80-\xff]*")
 # A whole valid chunk-size line, as _parse_chunk_size reads one, for _whole_chunks.
 _WHOLE_CHUNK_LINE: Final = re.compile(rb"([0-9A-Fa-f]{1,16})(?:[ \t]*;[\t\x20-\x7e\x80-\xff]*)?\r\n")
-# RFC 3986 section 3.2.2: IP-literal or reg-name (the IPv6 literal loosely).
-_IP_LITERAL: Final = r"\[[0-9A-Fa-f:.]+\]"
-_REG_NAME_CHAR: Final = r"[A-Za-z0-9\-._~!$&'()*+,;=%]"
-# RFC 9112 section 3.2: Host = uri-host [ ":" port ]; the host may be empty
-# when the target URI has no authority.
-_HOST: Final = re.compile(r"(?:%s|%s*)(?::[0-9]*)?" % (_IP_LITERAL, _REG_NAME_CHAR))
-# RFC 9110 section 4.2.1: an http(s) URI with an empty host is invalid.
-_URI_AUTHORITY: Final = re.compile(r"(?:%s|%s+)(?::[0-9]*)?" % (_IP_LITERAL, _REG_NAME_CHAR))
-# RFC 9112 section 3.2.3: authority-form = uri-host ":" port, both required.
-_AUTHORITY_FORM: Final = re.compile(r"(?:%s|%s+):[0-9]+" % (_IP_LITERAL, _REG_NAME_CHAR))
 # A CR not followed by LF, or an LF not preceded by CR (the end of the buffer is
 # not yet known to be bare).
 _BARE_CR_OR_LF: Final = re.compile(rb"\r(?=[^\n])|(?<!\r)\n")
-
-# Transfer codings we know by name (RFC 9110 section 18.6); only chunked is decoded.
-_KNOWN_CODINGS: Final = frozenset({"chunked", "gzip", "x-gzip", "deflate", "compress", "x-compress"})
 
 # Parser states.
 _HEAD: Final = 0
@@ -203,74 +190,24 @@ class RequestParser:
             raise ProtocolError(400, "bare CR or LF in request head")
 
     def _parse_head(self, line: bytes, block: bytes) -> RequestHead:
-        m = _REQUEST_LINE.fullmatch(line)
-        if m is None:
-            raise ProtocolError(400, _diagnose_request_line(line))
-        raw_method, raw_target, major, minor = m.groups()
-        if major != b"1":
-            raise ProtocolError(505, "HTTP version not supported")
-        # RFC 9112 section 2.3: a higher 1.x minor version is answered as 1.1.
-        version = "1.0" if minor == b"0" else "1.1"
-        method = raw_method.decode("ascii")
-        target = raw_target.decode("ascii")
-
-        limits = self.limits
-        if block.count(b"\r\n") > limits.max_header_count:
-            raise ProtocolError(431, "too many header fields")
-        if _FIELD_LINES.fullmatch(block) is None:
-            raise ProtocolError(400, _diagnose_fields(block))
-        headers: list[tuple[str, str]] = []
-        hosts: list[str] = []
-        lengths: list[str] = []
-        codings: list[str] = []
-        connection = expect = ""
-        if block:
-            for field_line in block[:-2].decode("latin-1").split("\r\n"):
-                name, _, value = field_line.partition(":")
-                value = value.strip(" \t")
-                headers.append((name, value))
-                lname = name.lower()
-                if lname == "host":
-                    hosts.append(value)
-                elif lname == "content-length":
-                    lengths.append(value)
-                elif lname == "transfer-encoding":
-                    codings.extend(_transfer_codings(value))
-                elif lname == "connection":
-                    connection = connection + "," + value if connection else value
-                elif lname == "expect":
-                    expect = expect + "," + value if expect else value
-
-        path, query, authority = _split_target(method, target)
+        method, target, version = parse_request_line(line)
+        headers, hosts, lengths, codings, connection, expect = read_fields(block, self.limits.max_header_count)
+        path, query, authority = split_target(method, target)
         if len(hosts) > 1:
             raise ProtocolError(400, "more than one Host field")
         if hosts:
             if hosts[0] != self._valid_host:  # a client sends the same Host on every request
-                if _HOST.fullmatch(hosts[0]) is None:
+                if not valid_host(hosts[0]):
                     raise ProtocolError(400, "invalid Host field")
                 self._valid_host = hosts[0]
             if not authority:
                 authority = hosts[0]
         elif version == "1.1":
             raise ProtocolError(400, "missing Host field")
-
-        content_length, chunked = self._framing(version, lengths, codings)
+        content_length, chunked = framing(version, lengths, codings, self.limits.max_body_bytes)
         if codings or (lengths and (len(lengths) > 1 or lengths[0] != str(content_length))):
-            headers = _canonical_framing(headers, content_length)
-
-        tokens = split_comma_list(connection.lower()) if connection else ()
-        if version == "1.1":
-            keep_alive = "close" not in tokens
-        else:
-            keep_alive = "keep-alive" in tokens and "close" not in tokens
-        expect_continue = False
-        if expect:
-            expectations = split_comma_list(expect.lower())
-            if any(e != "100-continue" for e in expectations):
-                raise ProtocolError(417, "unsupported expectation")
-            # RFC 9110 section 10.1.1: ignore 100-continue from HTTP/1.0 clients.
-            expect_continue = version == "1.1" and (chunked or bool(content_length))
-
+            headers = canonical_framing(headers, content_length)
+        expect_continue = expects_continue(version, expect, chunked or bool(content_length))
         if chunked:
             self._state = _CHUNK_SIZE_LINE
             self._body_total = 0
@@ -281,34 +218,8 @@ class RequestParser:
             self._state = _END
         return RequestHead(
             method, target, path, query, version, headers, authority,
-            keep_alive, expect_continue, content_length, chunked,
+            keeps_alive(version, connection), expect_continue, content_length, chunked,
         )
-
-    def _framing(self, version: str, lengths: list[str], codings: list[str]) -> tuple[int | None, bool]:
-        """Body length per RFC 9112 section 6.3: (content_length, chunked)."""
-        if codings:
-            if lengths:
-                raise ProtocolError(400, "both Content-Length and Transfer-Encoding")
-            if version == "1.0":
-                raise ProtocolError(400, "Transfer-Encoding in an HTTP/1.0 request")
-            if any(c not in _KNOWN_CODINGS for c in codings):
-                raise ProtocolError(501, "unknown transfer coding")
-            if codings[-1] != "chunked" or codings.count("chunked") > 1:
-                raise ProtocolError(400, "chunked is not the final transfer coding")
-            if len(codings) > 1:
-                raise ProtocolError(501, "unsupported transfer coding")
-            return None, True
-        if not lengths:
-            return 0, False
-        values = {v.strip(" \t") for item in lengths for v in item.split(",")}
-        if len(values) > 1:
-            raise ProtocolError(400, "conflicting Content-Length values")
-        length = parse_digits(values.pop(), self.limits.max_body_bytes + 1)
-        if length is None:
-            raise ProtocolError(400, "invalid Content-Length")
-        if length > self.limits.max_body_bytes:
-            raise ProtocolError(413, "request body too large")
-        return length, False
 
     # -- bodies -----------------------------------------------------------
 
@@ -477,8 +388,8 @@ class RequestParser:
             raise ProtocolError(431, "trailer section too large")
         if block.count(b"\r\n") > self.limits.max_header_count:
             raise ProtocolError(431, "too many trailer fields")
-        if _FIELD_LINES.fullmatch(block) is None:
-            raise ProtocolError(400, _diagnose_fields(block).replace("header", "trailer"))
+        if FIELD_LINES.fullmatch(block) is None:
+            raise ProtocolError(400, diagnose_fields(block).replace("header", "trailer"))
         trailers = []
         for field_line in block[:-2].decode("latin-1").split("\r\n"):
             name, _, value = field_line.partition(":")
@@ -487,104 +398,3 @@ class RequestParser:
         self._state = _HEAD
         self._scan_from = self._pos
         return EndOfMessage(tuple(trailers))
-
-
-def _transfer_codings(value: str) -> list[str]:
-    """The codings of one Transfer-Encoding field line, lower-cased; 400 for an empty member.
-
-    RFC 9110 section 5.6.1 lets a recipient skip empty list members, but
-    parsers in front of heron disagree about them (h11 refuses ``chunked,``
-    and ``, chunked``; llhttp refuses some of the forms), and a proxy that
-    reads the framing differently from the server is how smuggling starts.
-    So, as for ``chunked, chunked``, heron refuses rather than picks a reading.
-    """
-    codings = [part.strip(" \t") for part in value.lower().split(",")]
-    if "" in codings:
-        raise ProtocolError(400, "empty member in Transfer-Encoding")
-    return codings
-
-
-def _canonical_framing(headers: list[tuple[str, str]], content_length: int | None) -> list[tuple[str, str]]:
-    """``headers`` with the framing the parser settled on, written once and plainly.
-
-    Identical Content-Length values (``5, 5``, two fields, ``005``) become
-    one ``Content-Length: 5`` where the first stood, and Transfer-Encoding
-    goes: the parser has removed the chunked coding, as RFC 9112 section
-    7.1.3 says a recipient that decodes it does. What handlers and hosted
-    apps read (``CONTENT_LENGTH``, the ASGI headers) then always parses as
-    one number, whatever list form the client chose.
-    """
-    fields: list[tuple[str, str]] = []
-    for name, value in headers:
-        lname = name.lower()
-        if lname == "content-length":
-            if content_length is None:
-                continue
-            value, content_length = str(content_length), None
-        elif lname == "transfer-encoding":
-            continue
-        fields.append((name, value))
-    return fields
-
-
-def _split_target(method: str, target: str) -> tuple[str, str, str]:
-    """(path, query, authority) of a request-target (RFC 9112 section 3.2)."""
-    if method == "CONNECT":
-        # RFC 9110 section 9.3.6: CONNECT names only a host and port.
-        if _AUTHORITY_FORM.fullmatch(target) is None:
-            raise ProtocolError(400, "invalid authority-form target")
-        return "", "", target
-    if target[0] == "/":
-        path, _, query = target.partition("?")
-        return path, query, ""
-    if target == "*":
-        if method != "OPTIONS":
-            raise ProtocolError(400, "asterisk-form target outside OPTIONS")
-        return "*", "", ""
-    scheme, sep, rest = target.partition("://")
-    if not sep or scheme.lower() not in ("http", "https"):
-        raise ProtocolError(400, "invalid request target")
-    slash = len(rest)
-    for delimiter in "/?":
-        i = rest.find(delimiter)
-        if 0 <= i < slash:
-            slash = i
-    authority = rest[:slash]
-    if _URI_AUTHORITY.fullmatch(authority) is None:
-        raise ProtocolError(400, "invalid authority in absolute-form target")
-    path, _, query = rest[slash:].partition("?")
-    return path or "/", query, authority
-
-
-def _diagnose_request_line(line: bytes) -> str:
-    """Name what is wrong with a request line (only on the error path)."""
-    parts = line.split(b" ")
-    if len(parts) != 3:
-        return "malformed request line"
-    method, target, version = parts
-    if not method or re.fullmatch(rb"[%s]+" % _TCHAR, method) is None:
-        return "invalid method"
-    if re.fullmatch(rb"HTTP/[0-9]\.[0-9]", version) is None:
-        return "malformed HTTP version"
-    return "invalid request target"
-
-
-def _diagnose_fields(block: bytes) -> str:
-    """Name which rule a header section broke (only on the error path)."""
-    for line in block.split(b"\r\n"):
-        if b"\r" in line or b"\n" in line:
-            return "bare CR or LF in header section"
-        if line[:1] in (b" ", b"\t"):
-            return "obsolete line folding in header section"
-        name, colon, value = line.partition(b":")
-        if not colon:
-            if line:
-                return "header line without a colon"
-            continue
-        if name != name.rstrip(b" \t"):
-            return "whitespace between header name and colon"
-        if re.fullmatch(rb"[%s]+" % _TCHAR, name) is None:
-            return "invalid header name"
-        if re.search(rb"[\x00-\x08\x0a-\x1f\x7f]", value):
-            return "control character in header value"
-    return "malformed header section"

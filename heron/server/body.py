@@ -16,6 +16,7 @@ from collections import deque
 from typing import Protocol
 
 from heron.errors import ClientDisconnected, HTTPError
+from heron.limits import Limits
 
 __all__ = ["HIGH_WATER", "BodyOwner", "BodyTimeout", "ClientDisconnected", "RequestBody"]
 
@@ -39,7 +40,7 @@ class RequestBody:
     """Body bytes of one request, in order, with backpressure."""
 
     __slots__ = ("_owner", "_loop", "_chunks", "_buffered", "complete", "received", "_waiter", "_error", "wanted",
-                 "discarding", "_lost", "_lost_waiter")
+                 "discarding", "_lost", "_lost_waiter", "_waited", "_wait_started")
 
     def __init__(self, owner: BodyOwner, loop: asyncio.AbstractEventLoop) -> None:
         self._owner = owner
@@ -54,6 +55,8 @@ class RequestBody:
         self.discarding = False
         self._lost = False
         self._lost_waiter: asyncio.Future[None] | None = None
+        self._waited = 0.0  # seconds the connection waited for bytes of this body, before the current wait
+        self._wait_started = 0.0  # loop time the current wait began
 
     # -- connection side --------------------------------------------------
 
@@ -70,6 +73,28 @@ class RequestBody:
     def finish(self) -> None:
         self.complete = True
         self._wake()
+
+    def wait_begins(self, now: float, limits: Limits) -> float:
+        """The connection waits for bytes from ``now`` (a handler wants them, or it drains the body):
+        the seconds it may wait.
+
+        The sooner of ``body_timeout`` and the moment the body would fall
+        under ``min_body_rate``: bytes received over seconds spent waiting
+        for them (the time a handler spends on anything else is not the
+        client's), once ``body_rate_grace`` of waiting has passed. Kestrel
+        measures the same way.
+        """
+        self._wait_started = now
+        allowed = max(limits.body_rate_grace, self.received / limits.min_body_rate)
+        return min(limits.body_timeout, allowed - self._waited)
+
+    def wait_ends(self, now: float) -> None:
+        """Bytes came at ``now``: the wait's time is counted against ``min_body_rate``."""
+        self._waited += now - self._wait_started
+
+    def waiting_for(self, now: float) -> float:
+        """Seconds the current wait has lasted."""
+        return now - self._wait_started
 
     def fail(self, error: BaseException) -> None:
         """The body will never complete (client gone, timeout, bad framing)."""

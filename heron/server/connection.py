@@ -9,94 +9,50 @@ responses in order.
 
 What the connection waits for, and the timer that guards the wait, is
 its phase (``heron.server.phases``: HEAD, HANDLING, DRAINING, IDLE,
-CLOSING); every change of phase goes through ``_enter``. Whether it may
-carry another request is decided in one place, ``_keep_alive``, when a
-response head is written. A body the handler did not read is drained (up
-to ``max_drain_bytes``) so its bytes are never taken for the next
-request; anything more and the connection is closed instead. Sends that
-go around the transport (gather writes, sendfile) are ``server/direct.py``'s.
+CLOSING); every change of phase goes through ``_enter``. Each request is
+handed to a task running ``server/respond.py:exchange``, which calls the
+handler and writes its answer back through this connection (``write``,
+``sender`` for the sends around the transport in ``server/direct.py``).
+Whether the connection may carry another request is decided in one
+place, ``keep_alive``, when a response head is written. A body the
+handler did not read is drained (up to ``max_drain_bytes``) so its bytes
+are never taken for the next request; anything more and the connection
+is closed instead.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
 from typing import cast
 
-from heron.errors import HTTPError, ProtocolError
-from heron.limits import Limits
-from heron.messages.contracts import Handler
+from heron.errors import ProtocolError
 from heron.messages.request import Request
-from heron.messages.fileresponse import FileResponse
-from heron.messages.response import Response, StreamingResponse, error_response
+from heron.messages.response import error_response
 from heron.protocol.events import NEED_DATA, Data, RequestHead
 from heron.protocol.parser import RequestParser
 from heron.protocol.writer import ResponseWriter
-from heron.server.accesslog import AccessLog
 from heron.server.body import BodyTimeout, ClientDisconnected, RequestBody
-from heron.server.clock import http_date_clock
-from heron.server.direct import GATHER_MIN, DirectSender
-from heron.server.phases import CLOSING, DRAINING, GUARDS, HANDLING, HEAD, IDLE, MOVES, Phase, PhaseTimer
-from heron.server.proxy import TrustedProxies, under_root_path
+from heron.server.direct import DirectSender
+from heron.server.phases import CLOSING, DRAINING, HANDLING, HEAD, IDLE, MOVES, Phase, PhaseTimer
+from heron.server.proxy import under_root_path
+from heron.server.respond import exchange
+from heron.server.state import ServerState
 
 logger = logging.getLogger("heron.error")
 
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
-_READ_BUFFER = 64 * 1024  # bytes one read may take; see ServerState.read_buffer
-
-
-class ServerState:
-    """What every connection of one listening server shares."""
-
-    def __init__(
-        self,
-        handler: Handler,
-        limits: Limits,
-        *,
-        scheme: str = "http",
-        access_log: bool = True,
-        access_log_format: str = "combined",
-        proxies: TrustedProxies | None = None,
-        root_path: str = "",
-    ) -> None:
-        self.handler = handler
-        self.limits = limits
-        self.scheme = scheme
-        self.dates = http_date_clock()
-        self.access_log = AccessLog(access_log_format) if access_log else None
-        self.proxies = proxies
-        """Whose Forwarded / X-Forwarded-* headers to believe; None: --proxy-headers is off."""
-        self.root_path = root_path
-        """The prefix a proxy strips (normalized: "" or "/prefix"), put back in front of each path."""
-        self.connections: set[HTTPConnection] = set()
-        self.shutting_down = False
-        self.timeouts = {phase: getattr(limits, guard.limit) if guard.limit and guard.from_entry else None
-                         for phase, guard in GUARDS.items()}
-        """Seconds each phase may last from its start, from ``GUARDS`` (None: not timed from its start;
-        the body waits of HANDLING and DRAINING are armed by ``HTTPConnection._await_body``)."""
-        self.read_buffer = memoryview(bytearray(_READ_BUFFER))
-        """Where every connection's socket reads land, copied out at once (``buffer_updated``).
-
-        One buffer serves all connections because the loop reads one socket
-        at a time and hands the bytes over before the next read. Reading
-        with ``recv`` instead makes a new 256 KiB bytes object per read and
-        shrinks it: glibc serves that size with mmap, so each request paid
-        an mmap, a page fault, an mremap and a munmap. 64 KiB keeps the
-        copy made per read under glibc's mmap threshold.
-        """
 
 
 class HTTPConnection(asyncio.BufferedProtocol):
     """Drives one client connection through its requests."""
 
-    # Slots, not a __dict__: an idle connection is mostly this object, and with 25 attributes
-    # a dict would take over 1 KiB (10 MiB for 10,000 idle keep-alive connections).
+    # Slots, not a __dict__: an idle connection is mostly this object, and with 22 attributes
+    # a dict would take about 1 KiB (10 MiB for 10,000 idle keep-alive connections).
     __slots__ = (
         "state", "limits", "loop", "parser", "transport", "client", "server", "closed", "phase", "_timer",
-        "_last", "_eof", "_head", "_body", "_response_started", "_continue_sent", "_drain_from", "_started",
-        "_body_waited", "_wait_started", "_write_timer", "_reading_paused", "_writing_paused", "_drain_waiter",
-        "_direct",
+        "last", "_eof", "_head", "_body", "response_started", "_continue_sent", "_drain_from", "started",
+        "_write_timer", "_reading_paused", "writing_paused", "_drain_waiter", "_direct",
     )
 
     def __init__(self, state: ServerState) -> None:
@@ -110,21 +66,19 @@ class HTTPConnection(asyncio.BufferedProtocol):
         self.closed = False  # connection_lost has been called
         self.phase: Phase = HEAD
         self._timer = PhaseTimer(self.loop, self._on_timeout)
-        self._last = False  # the current (or next) request is the last this connection carries
+        self.last = False  # the current (or next) request is the last this connection carries
         self._eof = False  # the client will send nothing more
         # the request in progress
         self._head: RequestHead | None = None
         self._body: RequestBody | None = None
-        self._response_started = False
+        self.response_started = False
         self._continue_sent = False
         self._drain_from = 0  # body bytes received when draining began
-        self._started = 0.0  # loop time the current request's head was parsed (for the access log)
-        self._body_waited = 0.0  # seconds this request has waited for body bytes, before the current wait
-        self._wait_started = 0.0  # loop time the current wait for body bytes began (see _await_body)
+        self.started = 0.0  # loop time the current request's head was parsed (for the access log)
         # flow control
         self._write_timer: asyncio.TimerHandle | None = None
         self._reading_paused = False
-        self._writing_paused = False
+        self.writing_paused = False
         self._drain_waiter: asyncio.Future[None] | None = None
         self._direct: DirectSender | None = None  # made for the first response that can use it
 
@@ -190,18 +144,18 @@ class HTTPConnection(asyncio.BufferedProtocol):
         body = self._body
         if body is not None:
             if not body.complete:
-                self._last = True
+                self.last = True
             body.client_gone("client closed its side before the body was complete")
         if self._head is None:
             return None  # nothing in progress, and any buffered head is partial: close now
         return True
 
     def pause_writing(self) -> None:
-        self._writing_paused = True
+        self.writing_paused = True
         self._write_timer = self.loop.call_later(self.limits.write_timeout, self.on_write_timeout)
 
     def resume_writing(self) -> None:
-        self._writing_paused = False
+        self.writing_paused = False
         if self._write_timer is not None:
             self._write_timer.cancel()
             self._write_timer = None
@@ -215,7 +169,7 @@ class HTTPConnection(asyncio.BufferedProtocol):
 
     def _continue_reading(self) -> None:
         """Go on with pipelined requests held back while the client was not reading."""
-        if self._head is None and not self.gone and not self._writing_paused:
+        if self._head is None and not self.gone and not self.writing_paused:
             self._resume_reading()
             self._advance()
 
@@ -244,9 +198,9 @@ class HTTPConnection(asyncio.BufferedProtocol):
                     self._pause_reading()
                 return
             if body is None:
-                if self._last:
+                if self.last:
                     return
-                if self._writing_paused:
+                if self.writing_paused:
                     # The client is not reading its answers: start no new request (and read no
                     # more) until it does, so responses cannot pile up in memory; write_timeout
                     # ends the wait.
@@ -260,7 +214,7 @@ class HTTPConnection(asyncio.BufferedProtocol):
             if event is NEED_DATA:
                 if body is None:
                     if self._eof:
-                        self._close()
+                        self.close()
                     elif parser.buffered and self.phase is IDLE:
                         self._enter(HEAD)  # the first byte of a head: header_timeout runs from here
                 return
@@ -272,7 +226,7 @@ class HTTPConnection(asyncio.BufferedProtocol):
                 self._body_arrived()
                 if body.discarding:
                     if body.received - self._drain_from > self.limits.max_drain_bytes:
-                        self._close()
+                        self.close()
                         return
                     self._await_body()
             else:
@@ -285,9 +239,8 @@ class HTTPConnection(asyncio.BufferedProtocol):
         self._head = head
         body = RequestBody(self, self.loop)
         self._body = body
-        self._response_started = self._continue_sent = False
-        self._body_waited = 0.0
-        self._started = self.loop.time()
+        self.response_started = self._continue_sent = False
+        self.started = self.loop.time()
         state = self.state
         client, scheme = self.client, state.scheme
         if state.proxies is not None:
@@ -296,7 +249,7 @@ class HTTPConnection(asyncio.BufferedProtocol):
             head = under_root_path(head, state.root_path)
         request = Request(head, body, client=client, server=self.server, scheme=scheme, root_path=state.root_path,
                           loop=self.loop, limits=self.limits)
-        self.loop.create_task(self._handle(request))
+        self.loop.create_task(exchange(self, request))
 
     def _end_exchange(self) -> None:
         self._head = None
@@ -306,12 +259,12 @@ class HTTPConnection(asyncio.BufferedProtocol):
 
     def _on_protocol_error(self, exc: ProtocolError) -> None:
         logger.info("%s %d: %s", self.client[0], exc.status, exc.detail)
-        self._last = True
+        self.last = True
         body = self._body
         if body is None:
             self._send_error_and_close(exc.status, exc.detail)
         elif self.phase is DRAINING:
-            self._close()
+            self.close()
         else:
             body.fail(exc)
             self._pause_reading()
@@ -320,7 +273,7 @@ class HTTPConnection(asyncio.BufferedProtocol):
 
     def body_wanted(self) -> None:
         head = self._head
-        if head is not None and head.expect_continue and not self._continue_sent and not self._response_started:
+        if head is not None and head.expect_continue and not self._continue_sent and not self.response_started:
             self._continue_sent = True
             self.write(_CONTINUE)
         self._resume_reading()
@@ -333,71 +286,23 @@ class HTTPConnection(asyncio.BufferedProtocol):
         self._resume_reading()
 
     def _await_body(self) -> None:
-        """Start waiting for body bytes: a handler wants them, or the server drains an unread body.
-
-        The timer fires at the sooner of ``body_timeout`` from now and the
-        moment the body would fall under ``min_body_rate``: bytes received
-        over seconds spent waiting for them (the time a handler spends on
-        anything else is not the client's), once ``body_rate_grace`` of
-        waiting has passed. Kestrel measures the same way.
-        """
-        self._wait_started = self.loop.time()
-        limits = self.limits
+        """Start waiting for body bytes, for as long as ``RequestBody.wait_begins`` allows
+        (``body_timeout``, ``min_body_rate``): a handler wants them, or the body is being drained."""
         body = self._body
-        received = body.received if body is not None else 0
-        allowed = max(limits.body_rate_grace, received / limits.min_body_rate)
-        self._timer.arm(min(limits.body_timeout, allowed - self._body_waited))
+        assert body is not None
+        self._timer.arm(body.wait_begins(self.loop.time(), self.limits))
 
     def _body_arrived(self) -> None:
         """Body bytes came: a wait for them, if one was on, ends, and its time is counted."""
         if self._timer.armed:
-            self._body_waited += self.loop.time() - self._wait_started
+            body = self._body
+            assert body is not None
+            body.wait_ends(self.loop.time())
             self._timer.disarm()
 
-    # -- handling and responding --------------------------------------------
+    # -- responding (server/respond.py sends the answer) ------------------------
 
-    async def _handle(self, request: Request) -> None:
-        """Run the handler and send its response; a bug here costs one connection, not the server."""
-        try:
-            await self._respond(request)
-        except Exception:
-            logger.exception("internal error on a connection from %s", self.client[0])
-            self._abort()
-
-    async def _respond(self, request: Request) -> None:
-        head = request.head
-        try:
-            response = await self.state.handler(request)
-        except HTTPError as exc:
-            if isinstance(exc, (ProtocolError, BodyTimeout)):
-                self._last = True
-            response = error_response(exc.status, exc.detail, exc.headers)
-        except ClientDisconnected:
-            self._close()  # the request can never complete; a half-closed client must not linger
-            return
-        except Exception:
-            logger.exception("unhandled error in handler for %s %s", head.method, head.path)
-            response = error_response(500)
-        if self.gone:
-            return
-        try:
-            status, size = await self._send(head, response)
-        except ClientDisconnected:
-            self._close()
-            return
-        except Exception:
-            logger.exception("error sending the response to %s %s", head.method, head.path)
-            if self._response_started:
-                self._abort()
-                return
-            status, size = await self._send(head, error_response(500))
-        access_log = self.state.access_log
-        if access_log is not None:
-            client = request.client or self.client  # as --proxy-headers resolved it
-            access_log.record(client[0], head, status, size, self.loop.time() - self._started)
-        self._finish_response()
-
-    def _keep_alive(self, head: RequestHead) -> bool:
+    def keep_alive(self, head: RequestHead) -> bool:
         """May the connection carry another request after this one? The one place that decides.
 
         No if the client said so (``Connection: close``, HTTP/1.0 without
@@ -408,7 +313,7 @@ class HTTPConnection(asyncio.BufferedProtocol):
         left than ``max_drain_bytes``. The writer may still say no (a body
         of unknown length to an HTTP/1.0 client ends with the connection).
         """
-        if not head.keep_alive or self._last:
+        if not head.keep_alive or self.last:
             return False
         body = self._body
         if body is not None and not body.complete:
@@ -418,15 +323,16 @@ class HTTPConnection(asyncio.BufferedProtocol):
                 return False
         return True
 
-    def _head_written(self, writer: ResponseWriter) -> None:
+    def head_written(self, writer: ResponseWriter) -> None:
         """A response head from ``writer`` is going out now: it can no longer be taken back."""
-        self._response_started = True
+        self.response_started = True
         if not writer.keep_alive:
-            self._last = True
+            self.last = True
 
-    def _finish_response(self) -> None:
-        if self._last:
-            self._close()
+    def finish_response(self) -> None:
+        """The response is sent: close, drain the rest of an unread body, or go on to the next request."""
+        if self.last:
+            self.close()
             return
         body = self._body
         if body is not None and not body.complete:
@@ -439,76 +345,7 @@ class HTTPConnection(asyncio.BufferedProtocol):
             self._end_exchange()
         self._advance()
 
-    async def _send(self, head: RequestHead, response: Response) -> tuple[int, int]:
-        """Write ``response``; (status, body bytes sent) for the access log.
-
-        The byte count is 0 where the writer sends no body (HEAD, 204, 304),
-        whatever the app put in the response. A large in-memory body goes
-        out behind its head in one gather write where the socket takes it
-        at once (``direct.GATHER_MIN``).
-        """
-        _check_final_status(response.status)
-        writer = ResponseWriter(head.method, head.http_version, self._keep_alive(head))
-        date = self.state.dates.now()
-        if not isinstance(response, StreamingResponse):
-            head_bytes, body = writer.complete_parts(response.status, response.headers, response.body, date=date)
-            self._head_written(writer)
-            if len(body) < GATHER_MIN or not self._sender().send([head_bytes, body]):
-                self.write(head_bytes + body)
-            return response.status, len(body)
-        try:
-            if isinstance(response, FileResponse):
-                return await self._send_file_response(head, writer, response, date)
-            self.write(writer.head(response.status, response.headers, None, date=date))
-            self._head_written(writer)
-            if not writer.sends_body:
-                return response.status, 0  # HEAD, 204, 304: produce nothing nobody will receive
-            return response.status, await self._send_body(writer, response, response.chunks())
-        finally:
-            await response.discard()  # whatever happened, the body's producer is released now
-
-    async def _send_file_response(self, head: RequestHead, writer: ResponseWriter, response: FileResponse,
-                                  date: str) -> tuple[int, int]:
-        """Open the file, then send head and file: ``sendfile`` on plain TCP, else read in the pool.
-
-        The file is opened before a byte goes out, and without waiting
-        (``FileResponse.open``): if the path is no longer the regular file
-        the response was made for (removed, truncated, replaced, a FIFO
-        put in its place), the answer is still a clean 404, logged once.
-        """
-        head_bytes = writer.head(response.status, response.headers, None, date=date)
-        if not writer.sends_body:  # HEAD, 204, 304: no file to open
-            self._head_written(writer)
-            self.write(head_bytes)
-            return response.status, 0
-        try:
-            opened = response.open()
-        except OSError as exc:
-            logger.warning("%s %s: file response not sent, answered 404: %s", head.method, head.path, exc)
-            return await self._send(head, error_response(404))
-        with opened as file:
-            self._head_written(writer)
-            direct = self._sender()
-            if direct.plain:
-                return response.status, await direct.send_file(head_bytes, response, file)
-            self.write(head_bytes)
-            return response.status, await self._send_body(writer, response, response.pieces(file))
-
-    async def _send_body(self, writer: ResponseWriter, response: StreamingResponse,
-                         chunks: AsyncIterator[bytes]) -> int:
-        """Stream ``response``'s body, as ``chunks`` yields it; the bytes sent."""
-        size = 0
-        async for data in chunks:
-            if self.gone:
-                raise ClientDisconnected("client closed the connection")
-            size += len(data)
-            self.write(writer.body(data))
-            if self._writing_paused:
-                await self.writable()
-        self.write(writer.end(response.trailers))
-        return size
-
-    def _sender(self) -> DirectSender:
+    def sender(self) -> DirectSender:
         """The connection's sends around its transport (``server/direct.py``), made on first use:
         on uvloop finding the socket costs a new socket object and two system calls."""
         direct = self._direct
@@ -537,13 +374,13 @@ class HTTPConnection(asyncio.BufferedProtocol):
 
     async def writable(self) -> None:
         """Return once the transport takes writes again (at once if it does)."""
-        if self._writing_paused:
+        if self.writing_paused:
             waiter = self._drain_waiter = self.loop.create_future()
             await waiter
 
     def on_write_timeout(self) -> None:
         logger.info("%s: client did not read the response within write_timeout", self.client[0])
-        self._abort()
+        self.abort()
 
     def _send_error_and_close(self, status: int, detail: str, headers: list[tuple[str, str]] | None = None) -> None:
         """Answer before any request head was read (malformed, too slow, refused), log it, and close."""
@@ -553,23 +390,23 @@ class HTTPConnection(asyncio.BufferedProtocol):
         access_log = self.state.access_log
         if access_log is not None:
             access_log.record(self.client[0], None, status, len(response.body), None)
-        self._close()
+        self.close()
 
     def shutdown(self) -> None:
         """Graceful stop: close now if no request is in progress, else after its response."""
-        self._last = True
+        self.last = True
         if self._head is None:
-            self._close()
+            self.close()
 
-    def _close(self) -> None:
+    def close(self) -> None:
         self._enter(CLOSING)
-        self._last = True
+        self.last = True
         if self.transport is not None and not self.transport.is_closing():
             self.transport.close()
 
-    def _abort(self) -> None:
+    def abort(self) -> None:
         self._enter(CLOSING)
-        self._last = True
+        self.last = True
         if self.transport is not None:
             self.transport.abort()
 
@@ -589,27 +426,16 @@ class HTTPConnection(asyncio.BufferedProtocol):
         if phase is HEAD and self.parser.buffered:
             logger.info("%s 408: request head not received within header_timeout", self.client[0])
             self._send_error_and_close(408, "Request Timeout")
-        elif phase is HANDLING or phase is DRAINING:
-            if self.loop.time() - self._wait_started < self.limits.body_timeout - PhaseTimer.SLACK:
+        elif (phase is HANDLING or phase is DRAINING) and self._body is not None:
+            body = self._body
+            if body.waiting_for(self.loop.time()) < self.limits.body_timeout - PhaseTimer.SLACK:
                 logger.info("%s 408: request body arrived slower than min_body_rate", self.client[0])
             else:
                 logger.info("%s 408: request body stalled longer than body_timeout", self.client[0])
-            self._last = True
-            body = self._body
-            if phase is DRAINING or body is None:
-                self._close()
+            self.last = True
+            if phase is DRAINING:
+                self.close()
             else:
                 body.fail(BodyTimeout())
         else:
-            self._close()
-
-
-def _check_final_status(status: int) -> None:
-    """Refuse a handler's 1xx: it would be sent as an interim response.
-
-    RFC 9110 section 15.2: a 1xx is never the final answer, so the client
-    would go on waiting, and take the response to its next pipelined
-    request for the answer to this one. Raising here turns it into a 500.
-    """
-    if status < 200:
-        raise ValueError(f"a handler returned status {status}: a final response needs 200-599")
+            self.close()

@@ -27,9 +27,10 @@ from heron.blocking import set_runner
 from heron.errors import StartupFailed
 from heron.messages.contracts import Servable
 from heron.server.config import ServerConfig
-from heron.server.connection import HTTPConnection, ServerState
+from heron.server.connection import HTTPConnection
 from heron.server.loops import loop_factory
 from heron.server.proxy import normalize_root_path, parse_trusted_proxies
+from heron.server.state import ServerState
 from heron.server.threadpool import BoundedThreadPool
 
 logger = logging.getLogger("heron.error")

@@ -108,46 +108,7 @@ def cors(
     depends on the origin, so caches keep the variants apart. With
     credentials the origin is echoed, never ``*`` (browsers refuse that).
     """
-    if callable(allow_origins):
-        origin_allowed = allow_origins
-        any_origin = False
-    else:
-        origins = frozenset(allow_origins)
-        any_origin = "*" in origins
-        if any_origin and allow_credentials:
-            raise ValueError("CORS: allow_origins=['*'] cannot be combined with allow_credentials")
-
-        def origin_allowed(origin: str) -> bool:
-            return any_origin or origin in origins
-
-    methods = ", ".join(m.upper() for m in allow_methods)
-    allowed_headers = {h.lower() for h in allow_headers}
-    exposed = ", ".join(expose_headers)
-
-    def origin_fields(origin: str) -> list[tuple[str, str]]:
-        fields = [("Access-Control-Allow-Origin", "*" if any_origin else origin)]
-        if not any_origin:
-            fields.append(("Vary", "Origin"))
-        if allow_credentials:
-            fields.append(("Access-Control-Allow-Credentials", "true"))
-        return fields
-
-    def preflight(request: Request, origin: str) -> Response:
-        requested = [h.strip().lower() for h in request.headers.get("access-control-request-headers", "").split(",")]
-        requested = [h for h in requested if h]
-        method = request.headers.get("access-control-request-method", "")
-        if not origin_allowed(origin) or method.upper() not in methods.split(", ") or any(
-            h not in allowed_headers for h in requested
-        ):
-            # Refused: no CORS fields, so the browser blocks the real request.
-            return Response(b"", 403, [("Vary", "Origin")])
-        fields = origin_fields(origin) + [
-            ("Access-Control-Allow-Methods", methods),
-            ("Access-Control-Max-Age", str(max_age)),
-        ]
-        if requested:
-            fields.append(("Access-Control-Allow-Headers", ", ".join(requested)))
-        return Response(b"", 204, fields)
+    policy = _CorsPolicy(allow_origins, allow_methods, allow_headers, expose_headers, allow_credentials, max_age)
 
     def middleware(next_handler: Handler) -> Handler:
         async def handler(request: Request) -> Response:
@@ -155,19 +116,76 @@ def cors(
             if origin is None:
                 return await next_handler(request)
             if request.method == "OPTIONS" and "access-control-request-method" in request.headers:
-                return preflight(request, origin)
+                return policy.preflight(request, origin)
             response = await next_handler(request)
-            if origin_allowed(origin):
-                response.headers.extend(origin_fields(origin))
-                if exposed:
-                    response.headers.append(("Access-Control-Expose-Headers", exposed))
-            elif not any_origin:
-                response.headers.append(("Vary", "Origin"))
+            policy.mark(response, origin)
             return response
 
         return handler
 
     return middleware
+
+
+class _CorsPolicy:
+    """What ``cors()`` allows, and the fields that say so."""
+
+    def __init__(self, allow_origins: Iterable[str] | Callable[[str], bool], allow_methods: Iterable[str],
+                 allow_headers: Iterable[str], expose_headers: Iterable[str], allow_credentials: bool,
+                 max_age: int) -> None:
+        self.any_origin = False
+        if callable(allow_origins):
+            self.predicate: Callable[[str], bool] | None = allow_origins
+            self.origins: frozenset[str] = frozenset()
+        else:
+            self.predicate = None
+            self.origins = frozenset(allow_origins)
+            self.any_origin = "*" in self.origins
+            if self.any_origin and allow_credentials:
+                raise ValueError("CORS: allow_origins=['*'] cannot be combined with allow_credentials")
+        self.methods = [m.upper() for m in allow_methods]
+        self.allowed_headers = {h.lower() for h in allow_headers}
+        self.exposed = ", ".join(expose_headers)
+        self.credentials = allow_credentials
+        self.max_age = max_age
+
+    def allows(self, origin: str) -> bool:
+        if self.predicate is not None:
+            return self.predicate(origin)
+        return self.any_origin or origin in self.origins
+
+    def origin_fields(self, origin: str) -> list[tuple[str, str]]:
+        fields = [("Access-Control-Allow-Origin", "*" if self.any_origin else origin)]
+        if not self.any_origin:
+            fields.append(("Vary", "Origin"))
+        if self.credentials:
+            fields.append(("Access-Control-Allow-Credentials", "true"))
+        return fields
+
+    def preflight(self, request: Request, origin: str) -> Response:
+        """204 with what the real request may do; 403 without CORS fields (the browser then blocks it)."""
+        requested = [h.strip().lower() for h in request.headers.get("access-control-request-headers", "").split(",")]
+        requested = [h for h in requested if h]
+        method = request.headers.get("access-control-request-method", "")
+        if not self.allows(origin) or method.upper() not in self.methods or any(
+            h not in self.allowed_headers for h in requested
+        ):
+            return Response(b"", 403, [("Vary", "Origin")])
+        fields = self.origin_fields(origin) + [
+            ("Access-Control-Allow-Methods", ", ".join(self.methods)),
+            ("Access-Control-Max-Age", str(self.max_age)),
+        ]
+        if requested:
+            fields.append(("Access-Control-Allow-Headers", ", ".join(requested)))
+        return Response(b"", 204, fields)
+
+    def mark(self, response: Response, origin: str) -> None:
+        """Add the fields an actual (not preflight) response from ``origin`` needs."""
+        if self.allows(origin):
+            response.headers.extend(self.origin_fields(origin))
+            if self.exposed:
+                response.headers.append(("Access-Control-Expose-Headers", self.exposed))
+        elif not self.any_origin:
+            response.headers.append(("Vary", "Origin"))
 
 
 # -- authentication --------------------------------------------------------------

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from heron.hosting.wsgi import InputStream
+from heron.hosting.wsgiinput import InputStream
 from heron.protocol.events import RequestHead
 from heron.messages.request import Request
 
