@@ -31,7 +31,7 @@ __all__ = ["GATHER_MIN", "DirectSender", "Writer"]
 
 GATHER_MIN: Final = 16 * 1024
 """In-memory bodies this long go out behind their head in one gather write: on loopback the copy
-behind the head costs more than the gather from 16 KiB up (bench/RESULTS.md, direct sends)."""
+behind the head costs more than the gather from 16 KiB up (bench/LOG.md)."""
 SENDFILE_SEGMENT: Final = 256 * 1024
 """Bytes per ``loop.sendfile`` call once the socket is full; each must leave within ``write_timeout``."""
 _CAN_CORK: Final = hasattr(socket, "TCP_CORK")  # Linux
@@ -207,7 +207,7 @@ class DirectSender:
         the two setsockopt calls would buy nothing; worse, on loopback the
         uncork would send the whole file from heron's own system call,
         where without it the kernel goes on sending as the client reads
-        (bench/RESULTS.md, 1 MiB files). Only on TCP.
+        (bench/LOG.md, 1 MiB files). Only on TCP.
         """
         sock = self._socket
         if on == self._corked or not _CAN_CORK or not self._tcp or sock is None:

@@ -42,9 +42,9 @@ __all__ = ["Chosen", "Found", "OpenFiles", "StaticCache", "LOOKUP_TTL", "MAX_REM
 SMALL_FILE: Final = 80 * 1024
 """Files (and ranges) smaller than this are kept and sent from memory; larger ones go out with sendfile.
 
-Where the two ways cross on loopback (bench/RESULTS.md, static files):
-below, one write of head and bytes and a shorter Python path (no
-``FileResponse``) win; above, sendfile's zero copy does."""
+Where the two ways cross on loopback (bench/LOG.md): below, one write of
+head and bytes and a shorter Python path (no ``FileResponse``) win;
+above, sendfile's zero copy does."""
 MEMORY_BUDGET: Final = 32 * 1024 * 1024
 """Bytes of small files kept in memory between requests at most (per ``StaticFiles``); beyond it
 the files looked up longest ago are let go, and are sent with sendfile until their next lookup."""
@@ -138,10 +138,9 @@ class StaticCache:
         is what that stat cannot show, such as a precompressed sibling
         added. Sending every request to the pool once the second was up
         instead made a herd each second (with 50 clients, 50 lookups at
-        once, the loop contending with the pool's threads for the GIL):
-        /static/64k.bin went from 14-16k to 17-18k req/s without it. A
-        lookup that fails (the file is gone or now refused) is forgotten,
-        so the next request gets the answer.
+        once, the loop contending with the pool's threads for the GIL;
+        bench/LOG.md). A lookup that fails (the file is gone or now
+        refused) is forgotten, so the next request gets the answer.
         """
         if key in self._refreshing:
             return
