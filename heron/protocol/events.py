@@ -46,6 +46,9 @@ class RequestHead(NamedTuple):
     content_length: int | None
     """Declared body length; None for chunked bodies."""
     chunked: bool
+    upgrade: str = ""
+    """Every ``Upgrade`` value, joined with "," ("" when none): the protocols the client would switch to
+    (RFC 9110 section 7.8), such as ``websocket``."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,10 +45,10 @@ _AUTHORITY_FORM: Final = re.compile(r"(?:%s|%s+):[0-9]+" % (_IP_LITERAL, _REG_NA
 _KNOWN_CODINGS: Final = frozenset({"chunked", "gzip", "x-gzip", "deflate", "compress", "x-compress"})
 
 
-Fields = tuple[list[tuple[str, str]], list[str], list[str], list[str], str, str]
+Fields = tuple[list[tuple[str, str]], list[str], list[str], list[str], str, str, str]
 """What ``read_fields`` gives: every field line as ``(name, value)``; then, gathered as they came,
 the Host values, the Content-Length values, the Transfer-Encoding members (lower-cased), and every
-Connection and every Expect value, each joined with ",". A plain tuple: it is made for every request."""
+Connection, Expect and Upgrade value, each joined with ",". A plain tuple: it is made for every request."""
 
 
 def parse_request_line(line: bytes) -> tuple[str, str, str]:
@@ -73,7 +73,7 @@ def read_fields(block: bytes, max_count: int) -> Fields:
     hosts: list[str] = []
     lengths: list[str] = []
     codings: list[str] = []
-    connection = expect = ""
+    connection = expect = upgrade = ""
     for field_line in block[:-2].decode("latin-1").split("\r\n") if block else ():
         name, _, value = field_line.partition(":")
         value = value.strip(" \t")
@@ -89,7 +89,9 @@ def read_fields(block: bytes, max_count: int) -> Fields:
             connection = connection + "," + value if connection else value
         elif lname == "expect":
             expect = expect + "," + value if expect else value
-    return headers, hosts, lengths, codings, connection, expect
+        elif lname == "upgrade":
+            upgrade = upgrade + "," + value if upgrade else value
+    return headers, hosts, lengths, codings, connection, expect, upgrade
 
 
 def valid_host(value: str) -> bool:

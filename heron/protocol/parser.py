@@ -110,6 +110,13 @@ class RequestParser:
         """Bytes received but not yet turned into events (pipelined requests, body)."""
         return len(self._buf) - self._pos
 
+    def take_buffer(self) -> bytes:
+        """The bytes received and not parsed, handed over (the connection now speaks another
+        protocol, RFC 9110 section 7.8); the parser holds nothing after."""
+        data = self._buf[self._pos:]
+        self._buf, self._pos, self._scan_from = b"", 0, 0
+        return data
+
     @property
     def at_message_start(self) -> bool:
         """True between requests: no byte of the next request has been consumed."""
@@ -191,7 +198,7 @@ class RequestParser:
 
     def _parse_head(self, line: bytes, block: bytes) -> RequestHead:
         method, target, version = parse_request_line(line)
-        headers, hosts, lengths, codings, connection, expect = read_fields(block, self.limits.max_header_count)
+        headers, hosts, lengths, codings, connection, expect, upgrade = read_fields(block, self.limits.max_header_count)
         path, query, authority = split_target(method, target)
         if len(hosts) > 1:
             raise ProtocolError(400, "more than one Host field")
@@ -218,7 +225,7 @@ class RequestParser:
             self._state = _END
         return RequestHead(
             method, target, path, query, version, headers, authority,
-            keeps_alive(version, connection), expect_continue, content_length, chunked,
+            keeps_alive(version, connection), expect_continue, content_length, chunked, upgrade,
         )
 
     # -- bodies -----------------------------------------------------------
