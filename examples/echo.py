@@ -12,7 +12,8 @@ Run it with ``python3 -m heron examples/echo.py:app --port 8000``.
   makes when headers are given to it: this is how tests prove that the
   server, at send time, still refuses a value that would split the response;
 - ``GET /stream?n=N``: N chunks ``chunk{i}`` with no length given;
-- ``GET /raise``: an exception in the handler (the server answers 500).
+- ``GET /raise``: an exception in the handler (the server answers 500);
+- WebSocket ``/ws``: every message echoed, text as text, binary as binary.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import AsyncIterator
 
-from heron import App, HTTPError, JSONResponse, Request, Response, StreamingResponse
+from heron import App, HTTPError, JSONResponse, Request, Response, StreamingResponse, WebSocket
 
 app = App()
 ALL_METHODS = ["*"]  # every method, including extension methods such as PROPFIND
@@ -81,3 +82,10 @@ async def stream(request: Request) -> Response:
 @app.get("/raise")
 async def fail(request: Request) -> Response:
     raise RuntimeError("deliberate failure from /raise")
+
+
+@app.websocket("/ws")
+async def ws_echo(ws: WebSocket) -> None:
+    await ws.accept()
+    async for message in ws:
+        await ws.send(message)

@@ -31,6 +31,8 @@ from heron.web import (
     StaticFiles,
     StreamingResponse,
     TextResponse,
+    WebSocket,
+    WebSocketDisconnect,
 )
 
 __version__ = "0.1.0"
@@ -53,5 +55,7 @@ __all__ = [
     "StaticFiles",
     "StreamingResponse",
     "TextResponse",
+    "WebSocket",
+    "WebSocketDisconnect",
     "serve",
 ]

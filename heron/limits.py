@@ -99,6 +99,32 @@ class Limits:
         30.0, "seconds", "connection closed",
         "Longest time the send buffer may stay full without the client reading "
         "from it: a client that stops reading cannot pin a response forever.")
+    max_websocket_message: int = _limit(
+        1024 * 1024, "bytes", "close 1009 (message too big)",
+        "A WebSocket message is handed to the app whole, so it is held whole: "
+        "counted after decompression, refused as soon as a frame header says "
+        "it would pass. websockets and uvicorn use the same 1 MiB.")
+    max_websocket_queue: int = _limit(
+        16, "messages", "reading paused",
+        "WebSocket messages received and not yet taken by the app; beyond "
+        "this the socket is not read, so a client cannot make the server hold "
+        "more than this many messages (websockets' max_queue).")
+    websocket_handshake_timeout: float = _limit(
+        10.0, "seconds", "connection closed",
+        "Time an app has, from a WebSocket handshake request, to accept or "
+        "refuse it; a handler that never answers cannot hold the connection.")
+    websocket_ping_interval: float = _limit(
+        20.0, "seconds", "a ping is sent",
+        "Quiet time on a WebSocket after which the server pings the client, "
+        "so dead peers are found and proxies keep the connection open.")
+    websocket_ping_timeout: float = _limit(
+        20.0, "seconds", "close 1011, then close",
+        "Time a client has to answer a ping (with a pong, or anything) before "
+        "the connection is taken for dead.")
+    websocket_close_timeout: float = _limit(
+        10.0, "seconds", "connection closed",
+        "Time a client has to answer the server's close frame with its own "
+        "(the closing handshake) before the TCP connection is closed anyway.")
     shutdown_timeout: float = _limit(
         10.0, "seconds", "remaining connections closed",
         "On SIGTERM/SIGINT, time given to in-flight requests to finish before "

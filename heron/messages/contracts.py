@@ -12,6 +12,10 @@ reaches into another with ``getattr``:
   or a bare handler.
 - ``BodyStream``: where a ``Request`` reads its body from: the
   connection (``heron.server.body.RequestBody``) or the test client.
+- ``Upgrader`` and ``WebSocketChannel``: a request that asks for a
+  WebSocket is accepted through the first and talked to through the
+  second (``heron.server.websocket``); the framework's ``WebSocket`` and
+  the ASGI adapter's ``websocket`` scope are both built on them.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ if TYPE_CHECKING:
     from heron.messages.request import Request
     from heron.messages.response import Response
 
-__all__ = ["BodyStream", "Handler", "Hook", "Servable"]
+__all__ = ["BodyStream", "Handler", "Hook", "Servable", "Upgrader", "WebSocketChannel"]
 
 Handler = Callable[["Request"], Awaitable["Response"]]
 """``await handler(request)`` gives the response."""
@@ -65,4 +69,48 @@ class BodyStream(Protocol):
 
     async def wait_disconnected(self) -> None:
         """Return once the client has closed the connection, or its sending side."""
+        ...
+
+
+class WebSocketChannel(Protocol):
+    """An accepted WebSocket, from the application's side.
+
+    Messages are whole (text as ``str``, binary as ``bytes``); the server
+    answers pings, keeps the connection alive and runs the closing
+    handshake. Once the client has closed (or gone), ``receive`` returns
+    None and ``close_code`` says how: the client's code, 1005 for a close
+    frame without one, 1006 for a connection lost without a close frame.
+    """
+
+    subprotocol: str | None
+    """The subprotocol accepted, if any."""
+    close_code: int | None
+    """None while open."""
+    close_reason: str
+
+    async def receive(self) -> str | bytes | None:
+        """The next message; None once the connection is closed."""
+        ...
+
+    async def send(self, data: str | bytes) -> None:
+        """Send one message; ``ClientDisconnected`` once the connection is closed."""
+        ...
+
+    async def ping(self, payload: bytes = b"") -> None:
+        """Send a ping (the server also pings by itself, every ``websocket_ping_interval``)."""
+        ...
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Start the closing handshake (a no-op once closed) and return once the connection is closed."""
+        ...
+
+
+class Upgrader(Protocol):
+    """What a request that may become a WebSocket is accepted through: the connection it came on."""
+
+    async def accept_websocket(self, subprotocol: str | None = None,
+                               headers: list[tuple[str, str]] | None = None) -> WebSocketChannel:
+        """Answer the handshake with ``101 Switching Protocols`` (``headers`` added) and switch the
+        connection to WebSocket frames. ``HTTPError`` (400, 426) if the request is no valid handshake;
+        ``ValueError`` for a subprotocol the client did not offer."""
         ...

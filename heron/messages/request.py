@@ -24,11 +24,12 @@ from urllib.parse import unquote
 
 from heron.errors import HTTPError
 from heron.limits import DEFAULT_LIMITS, Limits
-from heron.messages.contracts import BodyStream
+from heron.messages.contracts import BodyStream, Upgrader, WebSocketChannel
 from heron.messages.cookies import parse_cookie_header
 from heron.messages.query import MultiDict, TooManyFields, parse_urlencoded
 from heron.protocol.events import RequestHead
 from heron.protocol.headers import Headers, parse_media_type
+from heron.protocol.wshandshake import is_upgrade
 
 
 class Request:
@@ -43,7 +44,7 @@ class Request:
 
     __slots__ = (
         "head", "headers", "client", "server", "scheme", "path_params", "root_path", "_body_stream", "_body", "_loop", "_path",
-        "_query", "_cookies", "_streamed", "limits",
+        "_query", "_cookies", "_streamed", "limits", "_upgrader",
     )
 
     def __init__(
@@ -57,6 +58,7 @@ class Request:
         root_path: str = "",
         loop: asyncio.AbstractEventLoop | None = None,
         limits: Limits = DEFAULT_LIMITS,
+        upgrader: Upgrader | None = None,
     ) -> None:
         self.head = head
         self.limits = limits
@@ -77,6 +79,7 @@ class Request:
         self._query: MultiDict | None = None
         self._cookies: dict[str, str] | None = None
         self._streamed = False
+        self._upgrader = upgrader
 
     @property
     def method(self) -> str:
@@ -173,6 +176,24 @@ class Request:
         self._streamed = True
         while chunk := await self._body_stream.read_chunk():
             yield chunk
+
+    @property
+    def is_websocket(self) -> bool:
+        """The request is a WebSocket handshake (``Upgrade: websocket``) on a connection that can take one."""
+        return self._upgrader is not None and is_upgrade(self.head)
+
+    async def accept_websocket(self, subprotocol: str | None = None,
+                               headers: list[tuple[str, str]] | None = None) -> WebSocketChannel:
+        """Accept the WebSocket this request asks for (``101 Switching Protocols``) and talk through it.
+
+        ``HTTPError`` 400 or 426 if the request is not a valid handshake
+        (RFC 6455 section 4.2.1: the message says what is wrong),
+        ``ValueError`` for a ``subprotocol`` the client did not offer,
+        ``RuntimeError`` where no connection can take one (the test client).
+        """
+        if self._upgrader is None:
+            raise RuntimeError("this request did not come on a connection that can become a WebSocket")
+        return await self._upgrader.accept_websocket(subprotocol, headers)
 
     @property
     def is_disconnected(self) -> bool:

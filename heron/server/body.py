@@ -32,8 +32,8 @@ class BodyOwner(Protocol):
     """What the channel needs from its connection."""
 
     def body_wanted(self) -> None: ...
-    def pause_body(self) -> None: ...
-    def resume_body(self) -> None: ...
+    def pause_reading(self) -> None: ...
+    def resume_reading(self) -> None: ...
 
 
 class RequestBody:
@@ -67,7 +67,7 @@ class RequestBody:
         self._chunks.append(data)
         self._buffered += len(data) + PIECE_COST
         if self._buffered > HIGH_WATER:
-            self._owner.pause_body()
+            self._owner.pause_reading()
         self._wake()
 
     def finish(self) -> None:
@@ -142,7 +142,7 @@ class RequestBody:
             return None
         data = b"".join(self._chunks)
         self._chunks.clear()
-        self._buffered = 0  # no resume_body(): reading may be paused for the response's sake, not the body's
+        self._buffered = 0  # no resume_reading(): reading may be paused for the response's sake, not the body's
         return data
 
     @property
@@ -173,7 +173,7 @@ class RequestBody:
                 chunk = chunks.popleft() if len(chunks) == 1 else b"".join(chunks)
                 chunks.clear()
                 self._buffered = 0
-                self._owner.resume_body()
+                self._owner.resume_reading()
                 return chunk
             if self._error is not None:
                 raise self._error

@@ -28,16 +28,17 @@ from typing import cast
 
 from heron.errors import ProtocolError
 from heron.messages.request import Request
-from heron.messages.response import error_response
 from heron.protocol.events import NEED_DATA, Data, RequestHead
 from heron.protocol.parser import RequestParser
 from heron.protocol.writer import ResponseWriter
-from heron.server.body import BodyTimeout, ClientDisconnected, RequestBody
+from heron.server.body import BodyTimeout, RequestBody
 from heron.server.direct import DirectSender
-from heron.server.phases import CLOSING, DRAINING, HANDLING, HEAD, IDLE, MOVES, Phase, PhaseTimer
+from heron.server.phases import CLOSING, DRAINING, HANDLING, HEAD, IDLE, MOVES, WEBSOCKET, Phase, PhaseTimer
 from heron.server.proxy import under_root_path
-from heron.server.respond import exchange
+from heron.server.flow import WriteFlow
+from heron.server.respond import exchange, refuse
 from heron.server.state import ServerState
+from heron.server.websocket import WebSocketSession, WebSocketUpgrade
 
 logger = logging.getLogger("heron.error")
 
@@ -50,9 +51,9 @@ class HTTPConnection(asyncio.BufferedProtocol):
     # Slots, not a __dict__: an idle connection is mostly this object, and with 22 attributes
     # a dict would take about 1 KiB (10 MiB for 10,000 idle keep-alive connections).
     __slots__ = (
-        "state", "limits", "loop", "parser", "transport", "client", "server", "closed", "phase", "_timer",
+        "state", "limits", "loop", "parser", "transport", "client", "server", "closed", "phase", "timer",
         "last", "_eof", "_head", "_body", "response_started", "_continue_sent", "_drain_from", "started",
-        "_write_timer", "_reading_paused", "writing_paused", "_drain_waiter", "_direct",
+        "flow", "_reading_paused", "_direct", "websocket", "_upgrade",
     )
 
     def __init__(self, state: ServerState) -> None:
@@ -65,7 +66,7 @@ class HTTPConnection(asyncio.BufferedProtocol):
         self.server: tuple[str, int] | None = None  # our own socket's address (None on a Unix socket)
         self.closed = False  # connection_lost has been called
         self.phase: Phase = HEAD
-        self._timer = PhaseTimer(self.loop, self._on_timeout)
+        self.timer = PhaseTimer(self.loop, self._on_timeout)
         self.last = False  # the current (or next) request is the last this connection carries
         self._eof = False  # the client will send nothing more
         # the request in progress
@@ -76,11 +77,11 @@ class HTTPConnection(asyncio.BufferedProtocol):
         self._drain_from = 0  # body bytes received when draining began
         self.started = 0.0  # loop time the current request's head was parsed (for the access log)
         # flow control
-        self._write_timer: asyncio.TimerHandle | None = None
+        self.flow = WriteFlow(self.loop, state.limits.write_timeout, self.on_write_timeout)
         self._reading_paused = False
-        self.writing_paused = False
-        self._drain_waiter: asyncio.Future[None] | None = None
         self._direct: DirectSender | None = None  # made for the first response that can use it
+        self._upgrade: WebSocketUpgrade | None = None  # the current request asks for a WebSocket
+        self.websocket: WebSocketSession | None = None  # after 101 Switching Protocols
 
     # -- asyncio.BufferedProtocol ---------------------------------------------
 
@@ -96,28 +97,28 @@ class HTTPConnection(asyncio.BufferedProtocol):
         connections = self.state.connections
         connections.add(self)
         if self.state.shutting_down:
-            self._send_error_and_close(503, "Shutting down", [("Retry-After", "1")])
+            refuse(self, 503, "Shutting down", [("Retry-After", "1")])
             return
         if len(connections) > self.limits.max_connections:
             logger.warning("refusing connection from %s: %d connections open (max_connections)",
                            self.client[0], len(connections) - 1)
-            self._send_error_and_close(503, "Too many connections", [("Retry-After", "1")])
+            refuse(self, 503, "Too many connections", [("Retry-After", "1")])
             return
-        self._timer.arm(self.limits.header_timeout)  # HEAD: the first head is due from the accept
+        self.timer.arm(self.limits.header_timeout)  # HEAD: the first head is due from the accept
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self.phase = CLOSING
+        if self._upgrade is not None:
+            self._upgrade.answered()
+        if self.websocket is not None:
+            self.websocket.connection_lost()
         self.state.connections.discard(self)
-        self._timer.cancel()
-        if self._write_timer is not None:
-            self._write_timer.cancel()
+        self.timer.cancel()
+        self.flow.lost()
         body = self._body
         if body is not None:
             body.client_gone("client closed the connection")
-        waiter = self._drain_waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_exception(ClientDisconnected("client closed the connection"))
         if self._direct is not None:
             self._direct.close()
 
@@ -129,6 +130,9 @@ class HTTPConnection(asyncio.BufferedProtocol):
 
     def data_received(self, data: bytes) -> None:
         """Bytes from the client, in order (``buffer_updated`` copies them here)."""
+        if self.websocket is not None:
+            self.websocket.data_received(data)
+            return
         if self.phase is CLOSING:
             return
         self.parser.feed(data)
@@ -141,6 +145,8 @@ class HTTPConnection(asyncio.BufferedProtocol):
         connection closes once the buffer holds no complete request.
         """
         self._eof = True
+        if self.websocket is not None:
+            return None  # gone without a close frame (1006): close
         body = self._body
         if body is not None:
             if not body.complete:
@@ -151,26 +157,17 @@ class HTTPConnection(asyncio.BufferedProtocol):
         return True
 
     def pause_writing(self) -> None:
-        self.writing_paused = True
-        self._write_timer = self.loop.call_later(self.limits.write_timeout, self.on_write_timeout)
+        self.flow.pause()
 
     def resume_writing(self) -> None:
-        self.writing_paused = False
-        if self._write_timer is not None:
-            self._write_timer.cancel()
-            self._write_timer = None
-        waiter = self._drain_waiter
-        if waiter is not None:
-            self._drain_waiter = None
-            if not waiter.done():
-                waiter.set_result(None)
+        self.flow.resume()
         if self._head is None and not self.gone:
             self.loop.call_soon(self._continue_reading)
 
     def _continue_reading(self) -> None:
         """Go on with pipelined requests held back while the client was not reading."""
-        if self._head is None and not self.gone and not self.writing_paused:
-            self._resume_reading()
+        if self._head is None and not self.gone and not self.flow.paused:
+            self.resume_reading()
             self._advance()
 
     # -- reading requests ---------------------------------------------------
@@ -181,9 +178,9 @@ class HTTPConnection(asyncio.BufferedProtocol):
         self.phase = phase
         seconds = self.state.timeouts[phase]
         if seconds is None:
-            self._timer.disarm()
+            self.timer.disarm()
         else:
-            self._timer.arm(seconds)
+            self.timer.arm(seconds)
 
     def _advance(self) -> None:
         """Pull parser events until the parser needs bytes or a handler must finish first."""
@@ -195,16 +192,16 @@ class HTTPConnection(asyncio.BufferedProtocol):
                     self._end_exchange()
                     continue
                 if parser.buffered > self.limits.max_pipelined_bytes:
-                    self._pause_reading()
+                    self.pause_reading()
                 return
             if body is None:
                 if self.last:
                     return
-                if self.writing_paused:
+                if self.flow.paused:
                     # The client is not reading its answers: start no new request (and read no
                     # more) until it does, so responses cannot pile up in memory; write_timeout
                     # ends the wait.
-                    self._pause_reading()
+                    self.pause_reading()
                     return
             try:
                 event = parser.next_event()
@@ -232,7 +229,7 @@ class HTTPConnection(asyncio.BufferedProtocol):
             else:
                 assert body is not None
                 body.finish()
-                self._timer.disarm()
+                self.timer.disarm()
 
     def _start_exchange(self, head: RequestHead) -> None:
         self._enter(HANDLING)
@@ -247,27 +244,28 @@ class HTTPConnection(asyncio.BufferedProtocol):
             client, scheme = state.proxies.resolve(client, scheme, head.headers)
         if state.root_path:
             head = under_root_path(head, state.root_path)
+        self._upgrade = upgrade = WebSocketUpgrade(self, self._head) if head.upgrade else None
         request = Request(head, body, client=client, server=self.server, scheme=scheme, root_path=state.root_path,
-                          loop=self.loop, limits=self.limits)
+                          loop=self.loop, limits=self.limits, upgrader=upgrade)
         self.loop.create_task(exchange(self, request))
 
     def _end_exchange(self) -> None:
         self._head = None
         self._body = None
         self._enter(IDLE)
-        self._resume_reading()
+        self.resume_reading()
 
     def _on_protocol_error(self, exc: ProtocolError) -> None:
         logger.info("%s %d: %s", self.client[0], exc.status, exc.detail)
         self.last = True
         body = self._body
         if body is None:
-            self._send_error_and_close(exc.status, exc.detail)
+            refuse(self, exc.status, exc.detail)
         elif self.phase is DRAINING:
             self.close()
         else:
             body.fail(exc)
-            self._pause_reading()
+            self.pause_reading()
 
     # -- BodyOwner: called by RequestBody -------------------------------------
 
@@ -276,29 +274,23 @@ class HTTPConnection(asyncio.BufferedProtocol):
         if head is not None and head.expect_continue and not self._continue_sent and not self.response_started:
             self._continue_sent = True
             self.write(_CONTINUE)
-        self._resume_reading()
+        self.resume_reading()
         self._await_body()
-
-    def pause_body(self) -> None:
-        self._pause_reading()
-
-    def resume_body(self) -> None:
-        self._resume_reading()
 
     def _await_body(self) -> None:
         """Start waiting for body bytes, for as long as ``RequestBody.wait_begins`` allows
         (``body_timeout``, ``min_body_rate``): a handler wants them, or the body is being drained."""
         body = self._body
         assert body is not None
-        self._timer.arm(body.wait_begins(self.loop.time(), self.limits))
+        self.timer.arm(body.wait_begins(self.loop.time(), self.limits))
 
     def _body_arrived(self) -> None:
         """Body bytes came: a wait for them, if one was on, ends, and its time is counted."""
-        if self._timer.armed:
+        if self.timer.armed:
             body = self._body
             assert body is not None
             body.wait_ends(self.loop.time())
-            self._timer.disarm()
+            self.timer.disarm()
 
     # -- responding (server/respond.py sends the answer) ------------------------
 
@@ -329,8 +321,25 @@ class HTTPConnection(asyncio.BufferedProtocol):
         if not writer.keep_alive:
             self.last = True
 
+    def answering(self, head: RequestHead) -> bool:
+        """Is ``head`` the request in progress, with no answer begun?"""
+        return self.phase is HANDLING and self._head is head and not self.response_started
+
+    def switch_to_websocket(self, session: WebSocketSession) -> None:
+        """The 101 is written: from now on the bytes are WebSocket frames, the session's."""
+        self.websocket = session
+        self.response_started = self.last = True
+        self._enter(WEBSOCKET)
+        leftover = self.parser.take_buffer()
+        self.resume_reading()
+        if leftover:
+            session.data_received(leftover)
+
     def finish_response(self) -> None:
         """The response is sent: close, drain the rest of an unread body, or go on to the next request."""
+        if self._upgrade is not None:
+            self._upgrade.answered()
+            self._upgrade = None
         if self.last:
             self.close()
             return
@@ -338,7 +347,7 @@ class HTTPConnection(asyncio.BufferedProtocol):
         if body is not None and not body.complete:
             body.discard()
             self._drain_from = body.received
-            self._resume_reading()
+            self.resume_reading()
             self._enter(DRAINING)
             self._await_body()  # DRAINING's timer is a body wait's: body_timeout and min_body_rate
         else:
@@ -374,26 +383,18 @@ class HTTPConnection(asyncio.BufferedProtocol):
 
     async def writable(self) -> None:
         """Return once the transport takes writes again (at once if it does)."""
-        if self.writing_paused:
-            waiter = self._drain_waiter = self.loop.create_future()
-            await waiter
+        await self.flow.wait()
 
     def on_write_timeout(self) -> None:
         logger.info("%s: client did not read the response within write_timeout", self.client[0])
         self.abort()
 
-    def _send_error_and_close(self, status: int, detail: str, headers: list[tuple[str, str]] | None = None) -> None:
-        """Answer before any request head was read (malformed, too slow, refused), log it, and close."""
-        writer = ResponseWriter("GET", "1.1", False)
-        response = error_response(status, detail, headers)
-        self.write(writer.complete(response.status, response.headers, response.body, date=self.state.dates.now()))
-        access_log = self.state.access_log
-        if access_log is not None:
-            access_log.record(self.client[0], None, status, len(response.body), None)
-        self.close()
-
     def shutdown(self) -> None:
-        """Graceful stop: close now if no request is in progress, else after its response."""
+        """Graceful stop: close now if no request is in progress, else after its response; a
+        WebSocket is sent close 1001 (the drain waits for its closing handshake)."""
+        if self.websocket is not None:
+            self.websocket.shutdown()
+            return
         self.last = True
         if self._head is None:
             self.close()
@@ -410,12 +411,12 @@ class HTTPConnection(asyncio.BufferedProtocol):
         if self.transport is not None:
             self.transport.abort()
 
-    def _pause_reading(self) -> None:
+    def pause_reading(self) -> None:
         if not self._reading_paused and self.transport is not None and not self.closed:
             self._reading_paused = True
             self.transport.pause_reading()
 
-    def _resume_reading(self) -> None:
+    def resume_reading(self) -> None:
         if self._reading_paused and self.transport is not None and not self.closed:
             self._reading_paused = False
             self.transport.resume_reading()
@@ -423,9 +424,11 @@ class HTTPConnection(asyncio.BufferedProtocol):
     def _on_timeout(self) -> None:
         """The current phase ran out of time (``phases.GUARDS`` says what happens)."""
         phase = self.phase
-        if phase is HEAD and self.parser.buffered:
+        if phase is WEBSOCKET and self.websocket is not None:
+            self.websocket.on_timeout()
+        elif phase is HEAD and self.parser.buffered:
             logger.info("%s 408: request head not received within header_timeout", self.client[0])
-            self._send_error_and_close(408, "Request Timeout")
+            refuse(self, 408, "Request Timeout")
         elif (phase is HANDLING or phase is DRAINING) and self._body is not None:
             body = self._body
             if body.waiting_for(self.loop.time()) < self.limits.body_timeout - PhaseTimer.SLACK:

@@ -13,6 +13,8 @@ can be read here, in the spirit of h11's ``_state.py`` and Go's
      │                                                             ▼
      └────────────────── body all read, drained ───────────── DRAINING (body_timeout, min_body_rate)
 
+    HANDLING ──the app accepts a WebSocket handshake (101)──▶ WEBSOCKET (websocket_ping_interval)
+
     any phase ──last request answered, a framing error, a timeout, shutdown──▶ CLOSING
 
 A new connection starts in HEAD: its first head must arrive within
@@ -29,11 +31,11 @@ import math
 from collections.abc import Callable
 from typing import Final, Literal, NamedTuple
 
-__all__ = ["CLOSING", "DRAINING", "GUARDS", "HANDLING", "HEAD", "IDLE", "MOVES", "PHASES", "Guard", "Phase",
-           "PhaseTimer"]
+__all__ = ["CLOSING", "DRAINING", "GUARDS", "HANDLING", "HEAD", "IDLE", "MOVES", "PHASES", "WEBSOCKET", "Guard",
+           "Phase", "PhaseTimer"]
 
 
-Phase = Literal["head", "handling", "draining", "idle", "closing"]
+Phase = Literal["head", "handling", "draining", "idle", "websocket", "closing"]
 """A connection's phase: one of the five names below (plain strings: a connection compares its
 phase several times per request, and an ``enum`` member costs ten times a module constant)."""
 
@@ -45,9 +47,11 @@ DRAINING: Final = "draining"
 """The response is sent; what is left of a body the handler did not read is read and dropped."""
 IDLE: Final = "idle"
 """Between requests on a kept-alive connection, with no byte of the next one yet."""
+WEBSOCKET: Final = "websocket"
+"""After ``101 Switching Protocols``: WebSocket frames both ways (``heron.server.websocket``)."""
 CLOSING: Final = "closing"
 """No further request: the connection is closed, or will be once its last response is out."""
-PHASES: Final[tuple[Phase, ...]] = (HEAD, HANDLING, DRAINING, IDLE, CLOSING)
+PHASES: Final[tuple[Phase, ...]] = (HEAD, HANDLING, DRAINING, IDLE, WEBSOCKET, CLOSING)
 
 
 class Guard(NamedTuple):
@@ -65,6 +69,8 @@ GUARDS: Final[dict[Phase, Guard]] = {
     HANDLING: Guard("body_timeout", False, "the body fails: 408, then close"),
     DRAINING: Guard("body_timeout", False, "close"),
     IDLE: Guard("keepalive_timeout", True, "close"),
+    WEBSOCKET: Guard("websocket_ping_interval", True,
+                     "a ping; no answer within websocket_ping_timeout: close 1011 (also websocket_close_timeout)"),
     CLOSING: Guard(None, False, "nothing: the transport is closing"),
 }
 """The timer of each phase. A wait for body bytes (in HANDLING and DRAINING) also ends once the body
@@ -72,9 +78,10 @@ falls under ``min_body_rate`` (``HTTPConnection._await_body``)."""
 
 MOVES: Final[dict[Phase, frozenset[Phase]]] = {
     HEAD: frozenset({HANDLING, CLOSING}),
-    HANDLING: frozenset({IDLE, DRAINING, CLOSING}),
+    HANDLING: frozenset({IDLE, DRAINING, WEBSOCKET, CLOSING}),
     DRAINING: frozenset({IDLE, CLOSING}),
     IDLE: frozenset({HEAD, HANDLING, CLOSING}),  # HANDLING: a pipelined head already whole in the buffer
+    WEBSOCKET: frozenset({CLOSING}),
     CLOSING: frozenset({CLOSING}),
 }
 """The phases each phase may move to; ``HTTPConnection._enter`` checks every move against it."""

@@ -32,7 +32,7 @@ from heron.server.direct import GATHER_MIN
 if TYPE_CHECKING:
     from heron.server.connection import HTTPConnection
 
-__all__ = ["exchange"]
+__all__ = ["exchange", "refuse", "send"]
 
 logger = logging.getLogger("heron.error")
 
@@ -60,6 +60,9 @@ async def _respond(conn: HTTPConnection, request: Request) -> None:
     except Exception:
         logger.exception("unhandled error in handler for %s %s", head.method, head.path)
         response = error_response(500)
+    if conn.websocket is not None:  # the app accepted a WebSocket: its answer was the 101
+        await _end_websocket(conn, request, 1011 if response.status >= 500 else 1000)
+        return
     if conn.gone:
         return
     try:
@@ -78,6 +81,18 @@ async def _respond(conn: HTTPConnection, request: Request) -> None:
         client = request.client or conn.client  # as --proxy-headers resolved it
         access_log.record(client[0], head, status, size, conn.loop.time() - conn.started)
     conn.finish_response()
+
+
+async def _end_websocket(conn: HTTPConnection, request: Request, code: int) -> None:
+    """The app's WebSocket handler is done: close the WebSocket if it did not (1000, or 1011 when the
+    handler failed), wait for the closing handshake, and log the exchange."""
+    assert conn.websocket is not None
+    await conn.websocket.close(code)
+    access_log = conn.state.access_log
+    if access_log is not None:
+        client = request.client or conn.client
+        access_log.record(client[0], request.head, 101, 0, conn.loop.time() - conn.started)
+    conn.close()
 
 
 async def send(conn: HTTPConnection, head: RequestHead, response: Response) -> tuple[int, int]:
@@ -144,10 +159,21 @@ async def _send_body(conn: HTTPConnection, writer: ResponseWriter, response: Str
             raise ClientDisconnected("client closed the connection")
         size += len(data)
         conn.write(writer.body(data))
-        if conn.writing_paused:
+        if conn.flow.paused:
             await conn.writable()
     conn.write(writer.end(response.trailers))
     return size
+
+
+def refuse(conn: HTTPConnection, status: int, detail: str, headers: list[tuple[str, str]] | None = None) -> None:
+    """Answer before any request head was read (malformed, too slow, refused), log it, and close."""
+    writer = ResponseWriter("GET", "1.1", False)
+    response = error_response(status, detail, headers)
+    conn.write(writer.complete(response.status, response.headers, response.body, date=conn.state.dates.now()))
+    access_log = conn.state.access_log
+    if access_log is not None:
+        access_log.record(conn.client[0], None, status, len(response.body), None)
+    conn.close()
 
 
 def _check_final_status(status: int) -> None:

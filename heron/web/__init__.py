@@ -13,6 +13,7 @@ from heron.messages.response import (
 )
 from heron.web.app import App
 from heron.web.static import StaticFiles
+from heron.web.websocket import WebSocket, WebSocketDisconnect
 
 __all__ = [
     "App",
@@ -26,4 +27,6 @@ __all__ = [
     "StaticFiles",
     "StreamingResponse",
     "TextResponse",
+    "WebSocket",
+    "WebSocketDisconnect",
 ]

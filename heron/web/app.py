@@ -20,13 +20,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from heron.blocking import run_blocking
 from heron.errors import ClientDisconnected, HTTPError, StartupFailed
-from heron.messages.request import Request
 from heron.messages.contracts import Handler
-from heron.web.middleware import Middleware, apply
+from heron.messages.request import Request
 from heron.messages.response import JSONResponse, Response, error_response, header_list
 from heron.web.converters import Converter, make_converter
+from heron.web.middleware import Middleware, apply
 from heron.web.routing import (Mount, Router, caller_location, describe_handler, slash_alternative,
                                slash_redirect_location)
+from heron.web.websocket import WebSocket
 
 if TYPE_CHECKING:
     import os
@@ -50,6 +51,8 @@ class App:
 
     def __init__(self, *, debug: bool = False, redirect_slashes: bool = True) -> None:
         self.router = Router()
+        self.websockets = Router()
+        """WebSocket routes (``websocket``), apart from HTTP ones: a handshake looks here first."""
         self.debug = debug
         """Show tracebacks to clients on 500s: for local development only."""
         self.redirect_slashes = redirect_slashes
@@ -108,13 +111,22 @@ class App:
             self.router.add(pattern, ["GET", "HEAD"], files.__call__, f"static:{prefix}")
         return files
 
-    def websocket(self, path: str) -> Callable[[F], F]:
-        """Reserved for WebSocket routes, which heron does not have yet: raises NotImplementedError.
+    def websocket(self, path: str, *, name: str | None = None) -> Callable[[F], F]:
+        """Register the decorated ``async def handler(ws, **params)`` for WebSocket handshakes on ``path``.
 
-        It fails at once, when the module defining the route is imported,
-        rather than registering a route that could never answer.
+        ``path`` takes the same patterns and converters as HTTP routes, and
+        the same path may also have HTTP routes: a request asking for a
+        WebSocket is routed here first, any other to those. The handler
+        gets a ``heron.web.websocket.WebSocket`` (docs/websocket.md).
         """
-        raise NotImplementedError(f"app.websocket({path!r}): WebSocket routes are not implemented yet")
+
+        def register(handler: F) -> F:
+            if not inspect.iscoroutinefunction(handler):
+                raise TypeError(f"app.websocket({path!r}): {describe_handler(handler)} must be an async def")
+            self.websockets.add(path, ["GET"], handler, name)
+            return handler
+
+        return register
 
     def add_converter(self, name: str, converter: Converter | type[Converter] | str,
                       to_python: Callable[[str], Any] | None = None,
@@ -125,7 +137,9 @@ class App:
         path segment, with ``to_python`` (text to value; ValueError means "no
         match") and ``to_url`` (value to percent-encoded text).
         """
-        self.router.add_converter(name, make_converter(converter, to_python, to_url))
+        converter = make_converter(converter, to_python, to_url)
+        self.router.add_converter(name, converter)
+        self.websockets.add_converter(name, converter)
 
     def url_for(self, name: str, /, _query: Any = None, **params: Any) -> str:
         """The path of the route called ``name``, its parameters filled from ``params``.
@@ -136,7 +150,10 @@ class App:
         routes are ``"<mount name>.<route name>"``. Raises LookupError for an
         unknown name, ValueError for wrong parameters.
         """
-        return self.router.url_for(name, params, _query)
+        try:
+            return self.router.url_for(name, params, _query)
+        except LookupError:
+            return self.websockets.url_for(name, params, _query)
 
     def mount(self, prefix: str, app: App, *, name: str | None = None) -> None:
         """Send every request under ``prefix`` (``/api``, ``/api/...``) to ``app``.
@@ -265,6 +282,10 @@ class App:
         mounted = self.router.find_mount(path)
         if mounted is not None:
             return await self._dispatch_to_mount(request, *mounted)
+        if request.is_websocket and self.websockets.answers("GET", path):
+            handler, params = self.websockets.match("GET", path)
+            request.path_params = params
+            return await serve_websocket(handler, WebSocket(request), params)
         try:
             handler, params = self.router.match(request.method, path)
         except HTTPError as exc:
@@ -349,6 +370,15 @@ class App:
         if not isinstance(exc, HTTPError):
             return self._error_handlers.get(500)
         return None
+
+
+async def serve_websocket(handler: Callable[..., Any], ws: WebSocket, params: dict[str, Any]) -> Response:
+    """Run a WebSocket route's handler. Before ``accept()`` its return value is the HTTP answer (403
+    if it is no Response); after, the server has answered with 101 and closes what the handler left open."""
+    result = await handler(ws, **params)
+    if ws.accepted:
+        return Response(b"")  # not sent: the 101 was the answer
+    return result if isinstance(result, Response) else error_response(403)
 
 
 @functools.lru_cache(maxsize=None)

@@ -21,10 +21,10 @@ class Owner:
     def body_wanted(self) -> None:
         self.calls.append("wanted")
 
-    def pause_body(self) -> None:
+    def pause_reading(self) -> None:
         self.calls.append("pause")
 
-    def resume_body(self) -> None:
+    def resume_reading(self) -> None:
         self.calls.append("resume")
 
 

@@ -10,6 +10,8 @@ import asyncio
 import json
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from heron import App, HTTPError, Request, Response
 from heron.errors import StartupFailed
 from heron.protocol.events import RequestHead
@@ -286,13 +288,22 @@ def test_app_converter_from_a_regex_and_functions() -> None:
     assert app.url_for("color", rgb=4095) == "/color/fff"
 
 
-def test_websocket_routes_are_reserved_and_fail_loudly() -> None:
-    try:
-        App().websocket("/ws")
-    except NotImplementedError as exc:
-        assert "not implemented" in str(exc)
-    else:
-        raise AssertionError("app.websocket must raise NotImplementedError")
+def test_websocket_route_handlers_must_be_async_and_share_the_routers_rules() -> None:
+    app = App()
+
+    def blocking(ws: object) -> None:
+        pass
+
+    with pytest.raises(TypeError, match="must be an async def"):
+        app.websocket("/ws")(blocking)
+
+    @app.websocket("/rooms/{room:int}", name="room")
+    async def room(ws: object, room: int) -> None:
+        pass
+
+    assert app.url_for("room", room=7) == "/rooms/7"
+    with pytest.raises(ValueError):
+        app.websocket("/rooms/{room:nope}")(room)
 
 
 def make_mounted() -> tuple[App, App]:
