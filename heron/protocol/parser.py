@@ -214,7 +214,7 @@ class RequestParser:
         content_length, chunked = framing(version, lengths, codings, self.limits.max_body_bytes)
         if codings or (lengths and (len(lengths) > 1 or lengths[0] != str(content_length))):
             headers = canonical_framing(headers, content_length)
-        expect_continue = expects_continue(version, expect, chunked or bool(content_length))
+        expect_continue = expects_continue(version, expect, chunked or bool(content_length)) if expect else False
         if chunked:
             self._state = _CHUNK_SIZE_LINE
             self._body_total = 0
@@ -225,7 +225,8 @@ class RequestParser:
             self._state = _END
         return RequestHead(
             method, target, path, query, version, headers, authority,
-            keeps_alive(version, connection), expect_continue, content_length, chunked, upgrade,
+            keeps_alive(version, connection) if connection else version == "1.1", expect_continue, content_length,
+            chunked, upgrade,
         )
 
     # -- bodies -----------------------------------------------------------

@@ -177,10 +177,10 @@ class HTTPConnection(asyncio.BufferedProtocol):
         assert phase in MOVES[self.phase], f"no move from {self.phase} to {phase}"
         self.phase = phase
         seconds = self.state.timeouts[phase]
-        if seconds is None:
-            self.timer.disarm()
-        else:
+        if seconds is not None:
             self.timer.arm(seconds)
+        elif self.timer.armed:
+            self.timer.disarm()
 
     def _advance(self) -> None:
         """Pull parser events until the parser needs bytes or a handler must finish first."""
@@ -229,7 +229,8 @@ class HTTPConnection(asyncio.BufferedProtocol):
             else:
                 assert body is not None
                 body.finish()
-                self.timer.disarm()
+                if self.timer.armed:  # a wait for the body's bytes ends
+                    self.timer.disarm()
 
     def _start_exchange(self, head: RequestHead) -> None:
         self._enter(HANDLING)
