@@ -11,6 +11,11 @@ ASGI gives the request headers in the order received but with lower-case
 names (``scope["headers"]``), so ``/echo`` reports ``["x-request-id", "1"]``
 where heron's echo reports ``["X-Request-ID", "1"]``; values, order and
 repeated fields are as received.
+
+A WebSocket handshake arrives as a ``websocket`` scope: ``/ws`` accepts it
+and echoes every message, text as text and binary as binary; any other
+path closes before accepting, which the server answers with 403 (heron's
+echo app would answer such a request as plain HTTP).
 """
 
 from __future__ import annotations
@@ -44,6 +49,9 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
         while (await receive())["type"] == "lifespan.startup":
             await send({"type": "lifespan.startup.complete"})
         await send({"type": "lifespan.shutdown.complete"})
+        return
+    if scope["type"] == "websocket":
+        await (websocket_echo(receive, send) if scope["path"] == "/ws" else refuse_websocket(send))
         return
     method, path = scope["method"], scope["path"]
     try:
@@ -158,6 +166,18 @@ async def stream(scope: Scope, receive: Receive, send: Send) -> None:
 
 async def fail(scope: Scope, receive: Receive, send: Send) -> None:
     raise RuntimeError("deliberate failure from /raise")
+
+
+async def websocket_echo(receive: Receive, send: Send) -> None:
+    """``/ws``: accept, then send back each message as it came until the client closes."""
+    assert (await receive())["type"] == "websocket.connect"
+    await send({"type": "websocket.accept"})
+    while (message := await receive())["type"] == "websocket.receive":
+        await send({"type": "websocket.send", "text": message.get("text"), "bytes": message.get("bytes")})
+
+
+async def refuse_websocket(send: Send) -> None:
+    await send({"type": "websocket.close"})
 
 
 GET_ROUTES: dict[str, Handler] = {"/plaintext": plaintext, "/header": header, "/stream": stream, "/raise": fail}

@@ -1,6 +1,6 @@
 """Running an ASGI 3 app behind heron's connection driver (hosting layer).
 
-Each request becomes an ``http`` scope and a task running
+Each request becomes an ``http`` scope (``heron.hosting.asgiscope``) and a task running
 ``app(scope, receive, send)``. ``receive`` hands out the request body as
 the connection reads it; ``send`` turns the app's messages into a
 ``Response``:
@@ -20,33 +20,28 @@ answering does not support it, which is fine unless ``lifespan="on"``;
 ``lifespan.startup.failed`` stops the server with the app's message.
 ``state`` set during startup is shallow-copied into every request's scope.
 
-WebSocket scopes are not sent yet: heron has no WebSocket support in its
-server layer, so an upgrade request reaches the app as plain HTTP.
+A request that asks for a WebSocket becomes a ``websocket`` scope instead
+(``heron.hosting.asgiws``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator
 from typing import Any, Final
 
 from heron.errors import ClientDisconnected, HTTPError, StartupFailed
+from heron.hosting.asgiscope import ASGIApp, Message, build_scope, header_text
+from heron.hosting.asgiws import serve_websocket
 from heron.hosting.channel import BodyChannel
 from heron.messages.request import Request
 from heron.messages.response import Response, StreamingResponse
 
-__all__ = ["ASGIAdapter", "build_scope"]
+__all__ = ["ASGIAdapter"]
 
 logger = logging.getLogger("heron.error")
 
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[MutableMapping[str, Any], Receive, Send], Awaitable[None]]
-
-ASGI_VERSION: Final = {"version": "3.0", "spec_version": "2.4"}
-_EXTENSIONS: Final[dict[str, dict[str, Any]]] = {"http.response.trailers": {}}
 _DISCONNECT: Final = {"type": "http.disconnect"}
 
 
@@ -63,6 +58,8 @@ class ASGIAdapter:
         self._lifespan: _Lifespan | None = None
 
     async def handle(self, request: Request) -> Response:
+        if request.is_websocket:
+            return await serve_websocket(self.app, request, self.state)
         exchange = _Exchange(request)
         scope = build_scope(request, self.state)
         task = asyncio.ensure_future(self.app(scope, exchange.receive, exchange.send))
@@ -84,33 +81,6 @@ class ASGIAdapter:
     async def shutdown(self) -> None:
         if self._lifespan is not None:
             await self._lifespan.shutdown()
-
-
-def build_scope(request: Request, state: dict[str, Any]) -> dict[str, Any]:
-    """The ASGI ``http`` scope for ``request``.
-
-    ``path`` is the percent-decoded path (UTF-8) and ``raw_path`` the bytes
-    as sent; both start with ``root_path`` (spec 2.4, and what Starlette's
-    router expects): the server puts ``--root-path`` back in front of the
-    path a proxy stripped it from.
-    """
-    head = request.head
-    return {
-        "type": "http",
-        "asgi": ASGI_VERSION,
-        "http_version": head.http_version,
-        "method": head.method,
-        "scheme": request.scheme,
-        "path": request.path,
-        "raw_path": head.path.encode("latin-1"),
-        "query_string": head.query.encode("latin-1"),
-        "root_path": request.root_path,
-        "headers": [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in head.headers],
-        "client": request.client,
-        "server": request.server,
-        "state": state.copy(),
-        "extensions": _EXTENSIONS,
-    }
 
 
 class _Exchange:
@@ -190,7 +160,7 @@ class _Exchange:
         status = message["status"]
         if not isinstance(status, int):
             raise TypeError(f"ASGI status must be an int, got {status!r}")
-        self._headers = [(_text(name), _text(value)) for name, value in message.get("headers", ())]
+        self._headers = [(header_text(name), header_text(value)) for name, value in message.get("headers", ())]
         self._trailers_expected = bool(message.get("trailers", False))
         self._status = status
 
@@ -226,7 +196,7 @@ class _Exchange:
         channel = self._channel if self._channel is not None else self._open_stream()
         streaming = self._streaming
         assert streaming is not None
-        trailers = [(_text(name), _text(value)) for name, value in message.get("headers", ())]
+        trailers = [(header_text(name), header_text(value)) for name, value in message.get("headers", ())]
         streaming.trailers = (streaming.trailers or []) + trailers
         if not message.get("more_trailers", False):
             self._finish()
@@ -265,13 +235,6 @@ class _Exchange:
             channel.finish(error or RuntimeError("the ASGI app returned before its response was complete"))
         elif error is not None and not isinstance(error, ClientDisconnected):
             logger.error("ASGI app failed after its response was sent", exc_info=error)
-
-
-def _text(value: Any) -> str:
-    """A header name or value as the writer takes it: ASGI sends bytes (latin-1)."""
-    if isinstance(value, (bytes, bytearray)):
-        return bytes(value).decode("latin-1")
-    raise TypeError(f"ASGI header names and values must be bytes, got {type(value).__name__}")
 
 
 class _Lifespan:

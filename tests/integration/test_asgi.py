@@ -123,7 +123,7 @@ def rooted(pool: ServerPool) -> Server:
 
 
 def test_root_path(rooted: Server) -> None:
-    """ASGI 2.4 / heron/hosting/asgi.py build_scope: path and raw_path both start with root_path,
+    """ASGI 2.4 / heron/hosting/asgiscope.py: path and raw_path both start with root_path,
     which the server puts back in front of the path a proxy stripped it from (docs/proxy.md)."""
     scope = ask_json(rooted, get("/scope/items?q=1"))
     assert scope["root_path"] == "/api"

@@ -1,4 +1,4 @@
-"""What only Django does here: CSRF refusals, ALLOWED_HOSTS, a view's own 400, and ``--interface`` named.
+"""What only Django does here: CSRF refusals, ALLOWED_HOSTS, a view's own 400, ``--interface`` named, no WebSocket.
 
 The flows every hosted app shares (JSON, forms with the CSRF token, uploads
 that spill to disk, signed-cookie sessions, StreamingHttpResponse,
@@ -10,9 +10,12 @@ than detected.
 
 from __future__ import annotations
 
+import pytest
 import requests
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
 
-from .hosted_support import CSRF_FIELD, DJANGO_ASGI, DJANGO_WSGI, module_server
+from .hosted_support import CSRF_FIELD, DJANGO_ASGI, DJANGO_WSGI, HostedApp, module_server
 from .support import ResponseReader, Server
 
 server = module_server(DJANGO_WSGI, DJANGO_ASGI, forced_interface=True)
@@ -53,3 +56,13 @@ def test_a_host_not_in_allowed_hosts_is_refused_by_django(server: Server) -> Non
         response = ResponseReader(sock, timeout=5).read()
     assert response.status == 400
     assert b"hello" not in response.body
+
+
+def test_a_websocket_handshake_gets_an_http_answer(server: Server, request: pytest.FixtureRequest) -> None:
+    """Django without Channels speaks only HTTP. Over WSGI the handshake is answered as the plain GET it
+    also is; over ASGI, Django's handler raises on a ``websocket`` scope, so the handshake gets a 500."""
+    app: HostedApp = request.node.callspec.params["server"]
+    with pytest.raises(InvalidStatus) as info:
+        connect(f"ws://{server.host}:{server.port}/json", open_timeout=5)
+    assert info.value.response.status_code == (200 if app.interface == "wsgi" else 500)
+    assert requests.get(server.url("/json"), timeout=5).status_code == 200  # and it serves on

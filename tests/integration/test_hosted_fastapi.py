@@ -1,4 +1,5 @@
-"""What only FastAPI does here: pydantic validation (422), a dependency that refuses (401), a plain def endpoint.
+"""What only FastAPI does here: pydantic validation (422), dependencies that refuse (401, and 403 for a
+WebSocket), a plain def endpoint.
 
 The flows every hosted app shares (JSON, forms, UploadFile, cookies,
 StreamingResponse, BackgroundTasks, lifespan, disconnects, errors,
@@ -8,7 +9,10 @@ test_hosted_apps.py.
 
 from __future__ import annotations
 
+import pytest
 import requests
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
 
 from .hosted_support import FASTAPI, Connection, module_server
 from .support import Server
@@ -71,3 +75,13 @@ def test_lifespan_state_is_shared_and_changed_by_requests(server: Server) -> Non
     left = requests.get(server.url("/state"), timeout=5).json()["inventory"]["apple"]
     assert requests.get(server.url("/buy/apple"), timeout=5).json() == {"bought": "apple", "left": left - 1}
     assert requests.get(server.url("/state"), timeout=5).json()["inventory"]["apple"] == left - 1
+
+
+def test_a_websocket_dependency_refuses_with_403_and_a_token_gets_in(server: Server) -> None:
+    """``WebSocketException`` raised by a dependency before accepting closes the handshake: an HTTP 403."""
+    url = f"ws://{server.host}:{server.port}/ws/rooms/lobby"
+    with pytest.raises(InvalidStatus) as info:
+        connect(url, open_timeout=5)
+    assert info.value.response.status_code == 403
+    with connect(f"{url}?token=abc", open_timeout=5) as ws:
+        assert ws.recv(timeout=5) == '{"room":"lobby","user":"token abc","flavour":null,"lang":null}'

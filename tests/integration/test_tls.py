@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 import trustme
+from websockets.sync.client import connect
 
 from .conftest import Serve
 from .support import ResponseReader, Server, get, recv_until_close
@@ -167,3 +168,12 @@ def test_files_and_large_bodies_go_out_whole_over_tls(serve: Serve, ca: trustme.
             for _ in range(2):  # looked up in the thread pool, then answered on the loop
                 response = session.get(server.url(f"/files/{name}"), verify=ca_file, timeout=10)
                 assert response.status_code == 200 and response.content == data
+
+
+def test_a_websocket_over_tls(tls_server: Server, ca: trustme.CA) -> None:
+    context = ssl.create_default_context()
+    ca.configure_trust(context)
+    with connect(f"wss://localhost:{tls_server.port}/ws", ssl=context, open_timeout=5, close_timeout=5) as ws:
+        for message in ["secret", os.urandom(100_000)]:
+            ws.send(message)
+            assert ws.recv(timeout=5) == message

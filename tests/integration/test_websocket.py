@@ -298,8 +298,9 @@ def test_messages_the_app_does_not_read_stop_the_reading_instead_of_piling_up(se
     assert sent < 64 * 1024 * 1024, f"the server took {sent} bytes the app never read"
 
 
-def test_graceful_shutdown_closes_every_websocket_with_1001(serve: Serve) -> None:
-    server = serve(app=APP)
+@pytest.mark.parametrize("app", [APP, app_spec("asgi_ws_probe")], ids=["heron", "asgi"])
+def test_graceful_shutdown_closes_every_websocket_with_1001(serve: Serve, app: str) -> None:
+    server = serve(app=app)
     with open_ws(server, "/echo") as ws:
         ws.send("before")
         assert ws.recv(timeout=5) == "before"

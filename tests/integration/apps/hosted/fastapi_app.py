@@ -13,14 +13,16 @@ from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import (BackgroundTasks, Cookie, Depends, FastAPI, Form, Header, HTTPException, Query, Request,
-                     UploadFile)
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, StreamingResponse
+                     UploadFile, WebSocket, WebSocketDisconnect, WebSocketException, status)
+from fastapi.responses import (FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse,
+                               StreamingResponse)
 from pydantic import BaseModel, Field
 
 MESSAGES: list[dict] = []
 JOBS: dict[int, str] = {}
 RELEASES: dict[int, threading.Event] = {}
 DISCONNECTS: list[str] = []
+WS_CLOSES: list[dict] = []
 
 
 @asynccontextmanager
@@ -242,3 +244,70 @@ async def crash():
 def sync_endpoint(n: int = 3):
     """A plain def endpoint: FastAPI runs it in its thread pool."""
     return {"squares": [i * i for i in range(n)]}
+
+
+@app.websocket("/ws/echo")
+async def ws_echo(websocket: WebSocket, id: str | None = None):
+    """Echo text as text and bytes as bytes; "echo.v1" is the subprotocol, if offered. Records the close."""
+    await websocket.accept(subprotocol="echo.v1" if "echo.v1" in websocket.scope["subprotocols"] else None)
+    try:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                raise WebSocketDisconnect(message["code"], message.get("reason"))
+            if message.get("text") is not None:
+                await websocket.send_text(message["text"])
+            else:
+                await websocket.send_bytes(message["bytes"])
+    except WebSocketDisconnect as exc:
+        WS_CLOSES.append({"id": id, "code": exc.code, "reason": exc.reason})
+
+
+@app.get("/ws-closes")
+async def ws_closes():
+    return WS_CLOSES
+
+
+async def get_cookie_or_token(websocket: WebSocket, user: Annotated[str | None, Cookie()] = None,
+                              token: Annotated[str | None, Query()] = None):
+    if user is None and token is None:
+        raise WebSocketException(code=status.WS_1008_POLICY_VIOLATION)
+    return user or f"token {token}"
+
+
+@app.websocket("/ws/rooms/{room}")
+async def ws_room(websocket: WebSocket, room: str, who: Annotated[str, Depends(get_cookie_or_token)],
+                  lang: str | None = None):
+    """A chat room for logged-in users (the login cookie) or a token in the query; anyone else gets 403."""
+    await websocket.accept()
+    await websocket.send_json({"room": room, "user": who, "flavour": websocket.cookies.get("flavour"), "lang": lang})
+    try:
+        while True:
+            data = await websocket.receive_json()
+            await websocket.send_json({"from": who, "said": data})
+    except WebSocketDisconnect:
+        pass
+
+
+@app.websocket("/ws/members")
+async def ws_members(websocket: WebSocket, authorization: Annotated[str | None, Header()] = None):
+    """Members only: anyone else gets an HTTP 401 of the app's own (the denial response extension)."""
+    if authorization != "Token let-me-in":
+        await websocket.send_denial_response(PlainTextResponse("members only\n", status_code=401,
+                                                               headers={"WWW-Authenticate": "Token"}))
+        return
+    await websocket.accept()
+    await websocket.send_text("welcome, member")
+    await websocket.close(code=4000, reason="that is all")
+
+
+@app.websocket("/ws/closed")
+async def ws_closed(websocket: WebSocket):
+    await websocket.close(code=status.WS_1008_POLICY_VIOLATION)
+
+
+@app.websocket("/ws/crash")
+async def ws_crash(websocket: WebSocket):
+    await websocket.accept()
+    await websocket.send_text("about to crash")
+    raise RuntimeError("fastapi-secret-detail: the websocket handler failed")

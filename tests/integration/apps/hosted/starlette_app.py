@@ -19,13 +19,15 @@ from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.responses import (FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse,
                                  StreamingResponse)
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 MESSAGES = []
 JOBS = {}
 RELEASES = {}
 DISCONNECTS = []
 TICKERS = []
+WS_CLOSES = []
 JOB_IDS = itertools.count(1)
 
 
@@ -244,6 +246,58 @@ async def out_of_stock(request, exc):
     return JSONResponse({"error": "out of stock", "item": exc.item}, status_code=409)
 
 
+async def ws_echo(websocket: WebSocket):
+    """Echo text as text and bytes as bytes; "echo.v1" is the subprotocol, if offered. Records the close."""
+    subprotocol = "echo.v1" if "echo.v1" in websocket.scope["subprotocols"] else None
+    await websocket.accept(subprotocol=subprotocol)
+    try:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                raise WebSocketDisconnect(message["code"], message.get("reason"))
+            if message.get("text") is not None:
+                await websocket.send_text(message["text"])
+            else:
+                await websocket.send_bytes(message["bytes"])
+    except WebSocketDisconnect as exc:
+        WS_CLOSES.append({"id": websocket.query_params.get("id"), "code": exc.code, "reason": exc.reason})
+
+
+async def ws_closes(request):
+    return JSONResponse(WS_CLOSES)
+
+
+async def ws_room(websocket: WebSocket):
+    """A chat room that knows who you are from the session cookie an HTTP login set."""
+    await websocket.accept()
+    user = websocket.session.get("user", "anonymous")
+    await websocket.send_json({"room": websocket.path_params["room"], "user": user,
+                               "flavour": websocket.cookies.get("flavour"), "lang": websocket.query_params.get("lang")})
+    async for data in websocket.iter_json():
+        await websocket.send_json({"from": user, "said": data})
+
+
+async def ws_members(websocket: WebSocket):
+    """Members only: anyone else gets an HTTP 401 of the app's own (the denial response extension)."""
+    if websocket.headers.get("authorization") != "Token let-me-in":
+        await websocket.send_denial_response(PlainTextResponse("members only\n", status_code=401,
+                                                               headers={"WWW-Authenticate": "Token"}))
+        return
+    await websocket.accept()
+    await websocket.send_text("welcome, member")
+    await websocket.close(code=4000, reason="that is all")
+
+
+async def ws_closed(websocket: WebSocket):
+    await websocket.close(code=1008)
+
+
+async def ws_crash(websocket: WebSocket):
+    await websocket.accept()
+    await websocket.send_text("about to crash")
+    raise RuntimeError("starlette-secret-detail: the websocket handler failed")
+
+
 routes = [
     Route("/json", hello_json, methods=["GET"]),
     Route("/json", echo_json, methods=["POST"]),
@@ -271,6 +325,12 @@ routes = [
     Route("/buy/{item}", buy),
     Route("/teapot", teapot),
     Route("/crash", crash),
+    WebSocketRoute("/ws/echo", ws_echo),
+    Route("/ws-closes", ws_closes),
+    WebSocketRoute("/ws/rooms/{room}", ws_room),
+    WebSocketRoute("/ws/members", ws_members),
+    WebSocketRoute("/ws/closed", ws_closed),
+    WebSocketRoute("/ws/crash", ws_crash),
 ]
 
 app = Starlette(
