@@ -138,10 +138,15 @@ class FrameReader:
     decompression). ``deflate`` is what permessage-deflate agreed, None
     if it was not. After an error the reader is dead: every further call
     raises the same error, as the connection must close.
+
+    Text is checked as it arrives, not only once a frame is whole: the
+    part of a plain text frame already received is decoded ahead, so bytes
+    that can never become UTF-8 fail the connection at once (section 8.1
+    asks to fail fast), even in the middle of a long frame.
     """
 
     __slots__ = ("max_message", "_deflate", "_buf", "_chunks", "_texts", "_size", "_opcode", "_compressed", "_text",
-                 "_error")
+                 "_ahead", "_checked", "_error")
 
     def __init__(self, max_message: int, deflate: Deflate | None = None) -> None:
         self.max_message = max_message
@@ -153,6 +158,8 @@ class FrameReader:
         self._opcode: int | None = None  # OP_TEXT or OP_BINARY while a fragmented message is open
         self._compressed = False
         self._text: codecs.IncrementalDecoder | None = None  # decodes a fragmented text message as it comes
+        self._ahead: codecs.IncrementalDecoder | None = None  # checks the part of a text frame already here
+        self._checked = 0  # how much of the unfinished frame's payload _ahead has seen
         self._error: WebSocketError | None = None
 
     def feed(self, data: bytes) -> None:
@@ -201,12 +208,33 @@ class FrameReader:
         self._check_header(first, second, fin, rsv1, opcode, length)
         end = start + 4 + length
         if len(buf) < end:
+            if len(buf) > start + 4 + self._checked and self._is_plain_text(opcode, rsv1):
+                self._check_ahead(start)
             return None
         with memoryview(buf) as view:
             key = view[start:start + 4].tobytes()
             payload = mask(view[start + 4:end].tobytes(), key)
         del buf[:end]
+        self._ahead, self._checked = None, 0
         return fin, rsv1, opcode, payload
+
+    def _is_plain_text(self, opcode: int, rsv1: bool) -> bool:
+        """Is the frame part of a text message that is not compressed (whose bytes are its text)?"""
+        if opcode == OP_TEXT:
+            return not rsv1
+        return opcode == OP_CONTINUATION and self._text is not None and not self._compressed
+
+    def _check_ahead(self, start: int) -> None:
+        """Decode the newly arrived part of an unfinished text frame, whose mask key is at ``start``."""
+        if self._ahead is None:
+            self._ahead = codecs.getincrementaldecoder("utf-8")()
+            if self._text is not None:  # a continuation: carry on from the message's own decoder
+                self._ahead.setstate(self._text.getstate())
+        shift = self._checked % 4
+        key = bytes(self._buf[start + shift:start + 4] + self._buf[start:start + shift])
+        arrived = mask(bytes(self._buf[start + 4 + self._checked:]), key)
+        self._checked += len(arrived)
+        _check_utf8(self._ahead, arrived, final=False)
 
     def _check_header(self, first: int, second: int, fin: bool, rsv1: bool, opcode: int, length: int) -> None:
         """Section 5.2's rules for one frame header, in the context of the message in progress."""
@@ -266,12 +294,7 @@ class FrameReader:
             payload = inflated
         self._size += len(payload)
         if self._text is not None:
-            try:
-                self._texts.append(self._text.decode(payload, final=fin))
-            except UnicodeDecodeError:
-                raise WebSocketError(1007, "text message is not valid UTF-8") from None
-            if _surrogate_pending(self._text):
-                raise WebSocketError(1007, "text message is not valid UTF-8")
+            self._texts.append(_check_utf8(self._text, payload, final=fin))
         else:
             self._chunks.append(payload)
         return self._finish() if fin else None
@@ -296,6 +319,17 @@ def _decode(payload: bytes) -> str:
         return payload.decode("utf-8")
     except UnicodeDecodeError:
         raise WebSocketError(1007, "text message is not valid UTF-8") from None
+
+
+def _check_utf8(decoder: codecs.IncrementalDecoder, data: bytes, final: bool) -> str:
+    """``data`` decoded after what ``decoder`` has seen; 1007 as soon as it cannot be the start of UTF-8."""
+    try:
+        text = decoder.decode(data, final)
+    except UnicodeDecodeError:
+        raise WebSocketError(1007, "text message is not valid UTF-8") from None
+    if _surrogate_pending(decoder):
+        raise WebSocketError(1007, "text message is not valid UTF-8")
+    return text
 
 
 def _surrogate_pending(decoder: codecs.IncrementalDecoder) -> bool:

@@ -15,8 +15,13 @@ nothing comes back within ``websocket_ping_timeout``), runs the closing
 handshake (``websocket_close_timeout``), and keeps memory bounded both
 ways: reading stops while ``max_websocket_queue`` messages wait for the
 app, and the app's ``send`` waits while the client is slow to read
-(``write_timeout`` then ends it). A frame that breaks the protocol closes
-the connection with the code that says why (1002, 1007, 1009), logged once.
+(``write_timeout`` then ends it).
+
+A frame that breaks the protocol closes the connection with the code that
+says why (1002, 1007, 1009), logged once. Nothing after it is read; the
+messages that arrived whole before it are still the app's to take (and
+answer), and the close goes out once it has taken them, or after
+``websocket_close_timeout`` if it does not.
 """
 
 from __future__ import annotations
@@ -97,7 +102,7 @@ class WebSocketSession:
     """One accepted WebSocket: the ``WebSocketChannel`` the app talks through."""
 
     __slots__ = ("_conn", "_limits", "_timer", "_reader", "_deflate", "_inbox", "_waiter", "_closed_event",
-                 "_close_sent", "_pinged", "subprotocol", "close_code", "close_reason")
+                 "_close_sent", "_pinged", "_failure", "subprotocol", "close_code", "close_reason")
 
     def __init__(self, conn: HTTPConnection, subprotocol: str | None, deflate: Deflate | None) -> None:
         self._conn = conn
@@ -110,6 +115,7 @@ class WebSocketSession:
         self._closed_event = asyncio.Event()
         self._close_sent = False
         self._pinged = False  # a keepalive ping is out, its answer due
+        self._failure: WebSocketError | None = None  # a broken frame, behind messages the app has yet to take
         self.subprotocol = subprotocol
         self.close_code: int | None = None
         self.close_reason = ""
@@ -118,7 +124,7 @@ class WebSocketSession:
 
     def data_received(self, data: bytes) -> None:
         """Client bytes: frames into events; any byte also shows the client is alive."""
-        if self.close_code is not None and self._close_sent:
+        if (self.close_code is not None and self._close_sent) or self._failure is not None:
             return
         self._reader.feed(data)
         if not self._close_sent:
@@ -130,11 +136,20 @@ class WebSocketSession:
                 if self.close_code is not None:
                     return
         except WebSocketError as exc:
-            logger.info("%s WebSocket %d: %s", self._conn.client[0], exc.code, exc.reason)
-            self._conn.write(encode_close(exc.code, exc.reason))
-            self._close_sent = True
-            self._closed(exc.code, exc.reason)
-            self._conn.close()
+            if not self._inbox:
+                self._fail(exc)
+                return
+            self._failure = exc
+            self._conn.pause_reading()
+            self._timer.arm(self._limits.websocket_close_timeout)
+
+    def _fail(self, exc: WebSocketError) -> None:
+        """Fail the connection (RFC 6455 section 7.1.7): the close frame that says why, then close."""
+        logger.info("%s WebSocket %d: %s", self._conn.client[0], exc.code, exc.reason)
+        self._conn.write(encode_close(exc.code, exc.reason))
+        self._close_sent = True
+        self._closed(exc.code, exc.reason)
+        self._conn.close()
 
     def _on_event(self, event: object) -> None:
         if isinstance(event, Message):
@@ -155,7 +170,9 @@ class WebSocketSession:
 
     def on_timeout(self) -> None:
         """The connection's timer ran out: a quiet client gets a ping, an unanswered one is dropped."""
-        if self._close_sent:
+        if self._failure is not None and not self._close_sent:
+            self._fail(self._failure)  # the app did not take the messages before the broken frame in time
+        elif self._close_sent:
             logger.info("%s: WebSocket close not answered within websocket_close_timeout", self._conn.client[0])
             self._closed(1006, "")
             self._conn.abort()
@@ -193,6 +210,8 @@ class WebSocketSession:
 
     async def receive(self) -> str | bytes | None:
         while not self._inbox:
+            if self._failure is not None and not self._close_sent:
+                self._fail(self._failure)
             if self.close_code is not None:
                 return None
             self._waiter = self._conn.loop.create_future()
@@ -201,7 +220,7 @@ class WebSocketSession:
             finally:
                 self._waiter = None
         data = self._inbox.popleft()
-        if len(self._inbox) <= self._limits.max_websocket_queue // 4:
+        if len(self._inbox) <= self._limits.max_websocket_queue // 4 and self._failure is None:
             self._conn.resume_reading()
         return data
 

@@ -225,6 +225,44 @@ def test_a_frame_that_breaks_the_protocol_closes_with_its_code_and_the_server_se
         assert ws.recv(timeout=5) == "still here"
 
 
+def server_frames(data: bytes) -> list[tuple[int, bytes]]:
+    """(opcode, payload) of each unmasked, short server frame in ``data``."""
+    frames = []
+    while data:
+        opcode, length = data[0] & 0x0F, data[1]
+        assert length < 126, data[:16]
+        frames.append((opcode, data[2:2 + length]))
+        data = data[2 + length:]
+    return frames
+
+
+def test_messages_that_came_before_a_broken_frame_are_still_answered_then_the_close_says_why(
+        server: Server) -> None:
+    """Autobahn 3.2 and 4.1.3: the app takes what arrived whole; nothing after the broken frame is read."""
+    sock, _ = opened(server)
+    with sock:
+        sock.sendall(client_frame(1, b"first") + client_frame(2, b"second") + client_frame(1, b"x", rsv=0x20)
+                     + client_frame(9, b"never read"))
+        received = recv_until_close(sock, 5.0)
+    assert received.closed
+    assert server_frames(received.data) == [(1, b"first"), (2, b"second"),
+                                            (8, (1002).to_bytes(2, "big") + b"reserved bits RSV2 or RSV3 set")]
+
+
+def test_a_broken_frame_behind_messages_the_app_never_takes_closes_after_websocket_close_timeout(
+        serve: Serve) -> None:
+    server = serve("--websocket-close-timeout", "0.4", app=APP)
+    sock, _ = opened(server, "/sleepy")
+    server.wait_for_stderr("wsapp: sleepy accepted")
+    with sock:
+        started = time.monotonic()
+        sock.sendall(client_frame(1, b"unread") + client_frame(3, b"reserved opcode"))
+        received = recv_until_close(sock, 5.0)
+        elapsed = time.monotonic() - started
+    assert received.closed and close_code_of(received.data) == 1002
+    assert 0.3 <= elapsed < 2.0
+
+
 def test_a_message_over_max_websocket_message_closes_with_1009_before_it_is_held(serve: Serve) -> None:
     server = serve("--max-websocket-message", "1000", app=APP)
     sock, _ = opened(server)

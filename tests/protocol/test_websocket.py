@@ -640,6 +640,49 @@ def test_invalid_utf8_in_a_single_text_frame_is_refused_with_1007(bad: bytes) ->
     assert refusal(client_frame(OP_TEXT, bad)).code == 1007
 
 
+@pytest.mark.parametrize("opcode", [OP_TEXT, OP_CONTINUATION])
+@pytest.mark.parametrize("bad", [b"\xff", b"\xf4\x90", b"\xed\xa0", b"\xc2\x41"])
+def test_impossible_utf8_fails_with_1007_before_the_rest_of_its_frame_arrives(opcode: int, bad: bytes) -> None:
+    """Section 8.1 (fail fast, Autobahn 6.4.3 and 6.4.4): a long text frame is checked as its bytes come."""
+    kappa = "κ".encode()
+    before = client_frame(OP_TEXT, kappa[:1], fin=False) if opcode == OP_CONTINUATION else b""
+    prefix = kappa[1:] if opcode == OP_CONTINUATION else b"ok "
+    frame = client_frame(opcode, prefix + bad + b"x" * 300)
+    header = 8  # two bytes, a 16-bit length, the mask key
+    reader = FrameReader(LIMIT)
+    reader.feed(before)
+    assert reader.next_event() is NEED_DATA
+    last_good = header + len(prefix) + len(bad) - 1
+    for i in range(last_good):  # a byte at a time: what came so far can still be UTF-8
+        reader.feed(frame[i:i + 1])
+        assert reader.next_event() is NEED_DATA, i
+    reader.feed(frame[last_good:last_good + 1])
+    with pytest.raises(WebSocketError) as info:
+        reader.next_event()
+    assert info.value.code == 1007
+
+
+def test_checking_a_text_frame_ahead_keeps_the_mask_aligned_whatever_the_pieces() -> None:
+    """Valid text arriving in pieces of every size, each not a multiple of the key: one message, as sent."""
+    frame = client_frame(OP_TEXT, ENCODED * 20)
+    for size in (1, 2, 3, 5, 7, 64):
+        pieces = [frame[i:i + size] for i in range(0, len(frame), size)]
+        assert typed(read_pieces(pieces)) == typed([Message(TEXT * 20)]), size
+
+
+def test_a_compressed_text_frame_is_checked_once_inflated() -> None:
+    """Bytes of a compressed frame are not text until inflated: nothing is checked ahead of them."""
+    params = DeflateParams()
+    frame = client_frame(OP_TEXT, Deflate(params).compress(b"\xff" * 50), rsv1=True)
+    reader = FrameReader(LIMIT, Deflate(params))
+    reader.feed(frame[:-1])
+    assert reader.next_event() is NEED_DATA
+    reader.feed(frame[-1:])
+    with pytest.raises(WebSocketError) as info:
+        reader.next_event()
+    assert info.value.code == 1007
+
+
 def test_binary_messages_are_not_read_as_utf8() -> None:
     assert typed(read(client_frame(OP_BINARY, b"\xff\xed\xa0\x80"))) == typed([Message(b"\xff\xed\xa0\x80")])
 
