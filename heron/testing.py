@@ -3,7 +3,11 @@
 ``TestClient(app)`` calls the app directly, without sockets, the way a
 unit test wants: fast, deterministic, with a cookie jar. It still runs
 every response header through the protocol writer's checks, so a header
-that the server would refuse fails the test too.
+that the server would refuse fails the test too. ``client.websocket(path)``
+opens a WebSocket the same way: the handshake is checked as the server
+checks it, and messages go both ways whole, without frames (the codec,
+compression, pings and the WebSocket limits are the server's: test them
+with ``live_server`` and a real client).
 
 ``live_server(app)`` runs the real server (event loop, parser, writer,
 timeouts) on a free loopback port in a background thread, for tests that
@@ -13,7 +17,11 @@ want real clients; ``heron.pytest_plugin`` wraps it as a fixture.
 from __future__ import annotations
 
 import asyncio
+import base64
+import concurrent.futures
 import json as jsonlib
+import os
+import queue
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -24,15 +32,18 @@ from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from heron.errors import ClientDisconnected
 from heron.messages.request import Request
 from heron.messages.response import Response, StreamingResponse
 from heron.protocol.events import RequestHead
 from heron.protocol.headers import Headers, parse_digits
 from heron.protocol.writer import validate_headers
+from heron.protocol.wshandshake import accept_headers, read_upgrade
 from heron.server.config import ServerConfig
 from heron.serving import servable, serving_in_thread
+from heron.web.websocket import WebSocketDisconnect
 
-__all__ = ["TestClient", "TestResponse", "live_server"]
+__all__ = ["TestClient", "TestResponse", "TestWebSocket", "WebSocketRefused", "live_server"]
 
 
 class _MemoryBody:
@@ -136,6 +147,55 @@ class TestClient:
         client: tuple[str, int] = ("127.0.0.1", 50000),
     ) -> TestResponse:
         """Send one request to the app and return its answer."""
+        head, raw = self._head(method, path, query, headers, body, json, data, cookies)
+        return self._run(self._send(head, raw, client))  # type: ignore[no-any-return]
+
+    def websocket(self, path: str, *, subprotocols: Iterable[str] = (), query: Mapping[str, str] | None = None,
+                  headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
+                  cookies: Mapping[str, str] | None = None, client: tuple[str, int] = ("127.0.0.1", 50000),
+                  timeout: float = 10.0) -> TestWebSocket:
+        """Open a WebSocket to ``path``: ``with client.websocket("/chat") as ws: ws.send("hi")``.
+
+        Returns once the app has accepted; ``WebSocketRefused`` (with the
+        ``response``) if it answered with HTTP instead, as a browser would see.
+        """
+        fields = list(headers.items() if isinstance(headers, Mapping) else headers or [])
+        fields += [("Upgrade", "websocket"), ("Connection", "Upgrade"), ("Sec-WebSocket-Version", "13"),
+                   ("Sec-WebSocket-Key", base64.b64encode(os.urandom(16)).decode())]
+        if subprotocols:
+            fields.append(("Sec-WebSocket-Protocol", ", ".join(subprotocols)))
+        head, _ = self._head("GET", path, query, fields, b"", None, None, cookies)
+        channel = _MemoryWebSocket(head)
+        request = Request(head, _MemoryBody(b""), client=client, scheme=self.scheme, loop=self._loop,
+                          upgrader=channel)
+        handled = asyncio.run_coroutine_threadsafe(self._served_websocket(request, channel), self._loop)
+        either: list[concurrent.futures.Future[Any]] = [channel.accepted, handled]
+        concurrent.futures.wait(either, timeout, concurrent.futures.FIRST_COMPLETED)
+        if channel.accepted.done():
+            return TestWebSocket(self._loop, channel, handled, timeout)
+        if not handled.done():
+            handled.cancel()
+            raise TimeoutError(f"the app neither accepted nor refused the WebSocket within {timeout} s")
+        refusal = handled.result()
+        assert refusal is not None  # a client that was never accepted cannot have left
+        raise WebSocketRefused(refusal)
+
+    async def _served_websocket(self, request: Request, channel: _MemoryWebSocket) -> TestResponse | None:
+        """Run the app for a handshake; once it is done, close what it left open, as the server does.
+        None if the client had left while the app still talked (which the server lets pass quietly too)."""
+        try:
+            response = await self._served.handle(request)
+        except ClientDisconnected:
+            return None
+        if channel.accepted.done():
+            await channel.close(1011 if response.status >= 500 else 1000)
+        validate_headers(response.headers)
+        return TestResponse(response.status, response.headers, await _collect(response))
+
+    def _head(self, method: str, path: str, query: Mapping[str, str] | None,
+              headers: Mapping[str, str] | Iterable[tuple[str, str]] | None, body: bytes | str, json: Any,
+              data: Mapping[str, str] | None, cookies: Mapping[str, str] | None) -> tuple[RequestHead, bytes]:
+        """The request head as the parser would make it, and the body."""
         fields = list(headers.items() if isinstance(headers, Mapping) else headers or [])
         if json is not None:
             body = jsonlib.dumps(json).encode()
@@ -154,9 +214,10 @@ class TestClient:
         if query:
             query_string = "&".join(filter(None, [query_string, urlencode(query)]))
         target = path + ("?" + query_string if query_string else "")
+        upgrade = ",".join(value for name, value in fields if name.lower() == "upgrade")  # as the parser joins them
         head = RequestHead(method.upper(), target, path, query_string, "1.1", fields, self.host,
-                           True, False, len(raw), False)
-        return self._run(self._send(head, raw, client))  # type: ignore[no-any-return]
+                           True, False, len(raw), False, upgrade=upgrade)
+        return head, raw
 
     async def _send(self, head: RequestHead, raw: bytes, client: tuple[str, int]) -> TestResponse:
         request = Request(head, _MemoryBody(raw), client=client, scheme=self.scheme, loop=self._loop)
@@ -200,6 +261,144 @@ class TestClient:
 
     def delete(self, path: str, **kwargs: Any) -> TestResponse:
         return self.request("DELETE", path, **kwargs)
+
+
+class WebSocketRefused(Exception):
+    """The app answered a WebSocket handshake with HTTP instead of accepting it: ``response`` is that answer."""
+
+    def __init__(self, response: TestResponse) -> None:
+        super().__init__(f"the WebSocket was refused with {response.status}")
+        self.response = response
+
+
+class _MemoryWebSocket:
+    """The ``Upgrader`` and ``WebSocketChannel`` of an in-process WebSocket: whole messages through two queues.
+
+    The app's side runs on the client's event loop; the test's side reads
+    ``to_client`` from its own thread, so that one is a thread-safe queue.
+    """
+
+    def __init__(self, head: RequestHead) -> None:
+        self.head = head
+        self.accepted: concurrent.futures.Future[list[tuple[str, str]]] = concurrent.futures.Future()
+        self.to_app: asyncio.Queue[str | bytes | None] = asyncio.Queue()
+        self.to_client: queue.Queue[tuple[str | bytes | None, int, str]] = queue.Queue()
+        self.subprotocol: str | None = None
+        self.close_code: int | None = None
+        self.close_reason = ""
+        self._ended = False
+
+    async def accept_websocket(self, subprotocol: str | None = None,
+                               headers: list[tuple[str, str]] | None = None) -> _MemoryWebSocket:
+        if self.accepted.done():
+            raise RuntimeError("the WebSocket handshake was already answered")
+        fields = accept_headers(read_upgrade(self.head), subprotocol)  # HTTPError, ValueError: as the server
+        if headers:
+            validate_headers(headers)
+            fields += headers
+        self.subprotocol = subprotocol
+        self.accepted.set_result(fields)
+        return self
+
+    async def receive(self) -> str | bytes | None:
+        """Messages sent before the close come first, then None, for good."""
+        if self._ended:
+            return None
+        message = await self.to_app.get()
+        self._ended = message is None
+        return message
+
+    async def send(self, data: str | bytes) -> None:
+        if self.close_code is not None:
+            raise ClientDisconnected("the WebSocket is closed")
+        if not isinstance(data, (str, bytes)):
+            raise TypeError(f"a WebSocket message is str or bytes, not {type(data).__name__}")
+        self.to_client.put((data, 0, ""))
+
+    async def ping(self, payload: bytes = b"") -> None:
+        if len(payload) > 125:
+            raise ValueError("a ping's payload is at most 125 bytes")
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """The app closes: the test client answers at once."""
+        if self.close_code is None:
+            self.closed(code, reason)
+            self.to_client.put((None, code, reason))
+
+    def closed(self, code: int, reason: str) -> None:
+        """Either side closed: the app's ``receive`` returns None from now on."""
+        if self.close_code is None:
+            self.close_code, self.close_reason = code, reason
+            self.to_app.put_nowait(None)
+
+
+class TestWebSocket:
+    """The test's end of an in-process WebSocket (``TestClient.websocket``): send and receive whole messages.
+
+    ``receive`` raises ``WebSocketDisconnect`` once the app has closed (or
+    returned: 1000, or 1011 if it failed); leaving the ``with`` block
+    closes it from the client's side (1000) and waits for the app to end.
+    """
+
+    __test__ = False
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, channel: _MemoryWebSocket,
+                 handled: concurrent.futures.Future[TestResponse | None], timeout: float) -> None:
+        self._loop = loop
+        self._channel = channel
+        self._handled = handled
+        self.timeout = timeout
+        self.headers = Headers(channel.accepted.result())
+        """The ``101 Switching Protocols`` answer's headers."""
+        self.subprotocol = channel.subprotocol
+        self.close_code: int | None = None
+        """The app's close code, once it has closed."""
+        self.close_reason = ""
+
+    def send(self, message: str | bytes) -> None:
+        if not isinstance(message, (str, bytes)):
+            raise TypeError(f"a WebSocket message is str or bytes, not {type(message).__name__}")
+        if self._channel.close_code is None:  # a message sent after a close is lost, as on the wire
+            self._loop.call_soon_threadsafe(self._channel.to_app.put_nowait, message)
+
+    def send_json(self, data: Any) -> None:
+        self.send(jsonlib.dumps(data))
+
+    def receive(self) -> str | bytes:
+        """The app's next message; ``WebSocketDisconnect`` once it has closed, ``TimeoutError`` if nothing comes."""
+        try:
+            message, code, reason = self._channel.to_client.get(timeout=self.timeout)
+        except queue.Empty:
+            raise TimeoutError(f"no WebSocket message from the app within {self.timeout} s") from None
+        if message is None:
+            self.close_code, self.close_reason = code, reason
+            self._channel.to_client.put((None, code, reason))  # every later receive says so too
+            raise WebSocketDisconnect(code, reason)
+        return message
+
+    def receive_text(self) -> str:
+        message = self.receive()
+        assert isinstance(message, str), f"expected a text message, got {message!r}"
+        return message
+
+    def receive_bytes(self) -> bytes:
+        message = self.receive()
+        assert isinstance(message, bytes), f"expected a binary message, got {message!r}"
+        return message
+
+    def receive_json(self) -> Any:
+        return jsonlib.loads(self.receive())
+
+    def close(self, code: int = 1000, reason: str = "") -> None:
+        """Close from the client's side and wait for the app's handler to end."""
+        self._loop.call_soon_threadsafe(self._channel.closed, code, reason)
+        self._handled.result(self.timeout)
+
+    def __enter__(self) -> TestWebSocket:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 def _expired(max_age: str, expires: str) -> bool:

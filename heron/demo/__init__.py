@@ -2,10 +2,11 @@
 
 It is also the first example of the framework, small enough to read in one
 sitting: pages rendered by Python functions, a JSON endpoint, and a few
-files from ``heron/demo/static/`` (a stylesheet, a script, an icon, and a
+files from ``heron/demo/static/`` (a stylesheet, scripts, an icon, and a
 page sent exactly as it is on disk). The script asks ``/api/data`` for
 JSON and writes the answer into the home page, so one visit exercises
-HTML, CSS, JavaScript and an API call.
+HTML, CSS, JavaScript and an API call. ``/chat`` is a chat room over a
+WebSocket (``heron/demo/chat.py``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import os
 from html import escape
 
+from heron.demo.chat import MAX_NAME, MAX_TEXT, add_chat
 from heron.errors import HTTPError
 from heron.web import App, HTMLResponse, Request
 from heron.web.middleware import basic_auth, bearer_auth, cors
@@ -24,6 +26,7 @@ NAV = [
     ("/about", "About"),
     ("/user/ada", "Hello, ada"),
     ("/api/data", "JSON"),
+    ("/chat", "Chat"),
     ("/static/page.html", "A static page"),
 ]
 
@@ -74,6 +77,7 @@ over HTTP/1.1.</p>
 <li><a href="/about">About</a>: how this page got here, and what your browser sent to ask for it.</li>
 <li><a href="/user/ada">/user/ada</a>: part of the address becomes an argument. Try your own name.</li>
 <li><a href="/api/data">/api/data</a>: JSON, the kind of answer a script asks for.</li>
+<li><a href="/chat">/chat</a>: a chat room over a WebSocket. Open it in two windows.</li>
 <li><a href="/static/page.html">/static/page.html</a>: a file, sent as it is on disk.</li>
 <li><a href="/admin/">/admin/</a>: a page behind a password (user <code>admin</code>,
 password <code>heron</code>).</li>
@@ -120,6 +124,31 @@ async def user(request: Request, name: str) -> HTMLResponse:
 <a href="/user/%3Cb%3Eada">/user/&lt;b&gt;ada</a> shows the tag instead of making text bold.</p>""",
                 here=request.path)
 
+
+@app.get("/chat")
+async def chat(request: Request) -> HTMLResponse:
+    return page("Chat", f"""<h1>Chat</h1>
+<p class="lead">Open this page in two windows, join with a name in each, and type.
+Each page holds a WebSocket to <code>/chat/ws</code>: one connection that stays open,
+so the server can send you a message the moment someone writes one
+(<code>heron/demo/chat.py</code>, <a href="/static/chat.js">/static/chat.js</a>).</p>
+<form id="chat-join">
+<label>Your name <input id="chat-name" name="name" maxlength="{MAX_NAME}" autocomplete="nickname" required></label>
+<button>Join</button>
+</form>
+<section id="chat-room" hidden>
+<p id="chat-status" role="status">Connecting…</p>
+<p>Here now: <span id="chat-members"></span></p>
+<ol id="chat-messages" aria-live="polite"></ol>
+<form id="chat-send">
+<input id="chat-text" maxlength="{MAX_TEXT}" autocomplete="off" aria-label="Message" disabled>
+<button disabled>Send</button>
+</form>
+</section>
+<script src="/static/chat.js" defer></script>""", here="/chat")
+
+
+add_chat(app)
 
 # -- the API: a sub-app with CORS, and a part that needs a token ---------------------
 

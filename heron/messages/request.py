@@ -189,7 +189,7 @@ class Request:
         ``HTTPError`` 400 or 426 if the request is not a valid handshake
         (RFC 6455 section 4.2.1: the message says what is wrong),
         ``ValueError`` for a ``subprotocol`` the client did not offer,
-        ``RuntimeError`` where no connection can take one (the test client).
+        ``RuntimeError`` where no connection can take one (a test client's plain request).
         """
         if self._upgrader is None:
             raise RuntimeError("this request did not come on a connection that can become a WebSocket")

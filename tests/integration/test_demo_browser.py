@@ -1,8 +1,9 @@
-"""The demo site in a real browser: headless Chromium loads it, runs its script, follows a link.
+"""The demo site in a real browser: headless Chromium loads it, runs its script, follows a link, chats.
 
 What only a browser can tell: that the stylesheet was applied, that the
 script ran and its fetch of /api/data succeeded, that a click on a link
-leads to the right page, and that nothing failed on the way (no console
+leads to the right page, that two pages talk to each other through the
+chat room's WebSockets, and that nothing failed on the way (no console
 error, no failed load). Skips when Chromium or ChromeDriver is missing;
 ``scripts/test`` installs both when it runs as root.
 """
@@ -46,6 +47,48 @@ def test_demo_site_renders_runs_its_script_and_follows_a_link(serve: Serve, tmp_
         assert browser.script("return document.body.dataset.jsLoaded") == "yes"
 
         assert_no_console_errors(browser)
+
+
+def join_chat(browser: Browser, url: str, name: str) -> None:
+    browser.get(url)
+    browser.type(browser.find("#chat-name"), name)
+    browser.click(browser.find("#chat-join button"))
+    browser.wait_for(lambda: browser.script("return document.body.dataset.chat") == "open",
+                     what=f"{name}'s page connected to the chat room")
+
+
+def say(browser: Browser, text: str) -> None:
+    browser.type(browser.find("#chat-text"), text)
+    browser.click(browser.find("#chat-send button"))
+
+
+def chat_lines(browser: Browser) -> list[str]:
+    return [browser.text(item) for item in browser.find_all("#chat-messages li")]
+
+
+def test_two_pages_talk_to_each_other_through_the_chat_room(serve: Serve, tmp_path: Path) -> None:
+    server = serve(app=None)
+    (tmp_path / "ada").mkdir()
+    (tmp_path / "grace").mkdir()
+    with chromium(tmp_path / "ada") as ada, chromium(tmp_path / "grace") as grace:
+        join_chat(ada, server.url("/chat"), "Ada")
+        join_chat(grace, server.url("/chat"), "Grace")
+        ada.wait_for(lambda: "Grace joined." in chat_lines(ada), what="Ada sees Grace join")
+        assert ada.text(ada.find("#chat-members")) == "Ada, Grace"
+
+        say(ada, "Hello, <b>Grace</b>!")  # markup in a message is shown as text
+        grace.wait_for(lambda: "Ada: Hello, <b>Grace</b>!" in chat_lines(grace), what="Grace gets Ada's message")
+        assert grace.find_all("#chat-messages b") and not grace.find_all("#chat-messages b b")
+        say(grace, "Hi Ada, ünïcödé works too ✓")
+        ada.wait_for(lambda: "Grace: Hi Ada, ünïcödé works too ✓" in chat_lines(ada), what="Ada gets the reply")
+        assert chat_lines(ada)[-2:] == ["Ada: Hello, <b>Grace</b>!", "Grace: Hi Ada, ünïcödé works too ✓"]
+
+        grace.get(server.url("/about"))  # Grace leaves the page: her WebSocket closes
+        ada.wait_for(lambda: "Grace left." in chat_lines(ada), what="Ada sees Grace leave")
+        assert ada.text(ada.find("#chat-members")) == "Ada"
+
+        assert_no_console_errors(ada)
+        assert_no_console_errors(grace)
 
 
 def assert_no_console_errors(browser: Browser) -> None:

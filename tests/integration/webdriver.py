@@ -100,6 +100,10 @@ class Browser:
     def click(self, element: str) -> None:
         self.command("POST", f"/element/{element}/click")
 
+    def type(self, element: str, text: str) -> None:
+        """Type ``text`` into the element, key by key, as a user would."""
+        self.command("POST", f"/element/{element}/value", {"text": text})
+
     def script(self, source: str, *args: Any) -> Any:
         """Run ``source`` as the body of a function in the page; ``arguments`` holds ``args``."""
         return self.command("POST", "/execute/sync", {"script": source, "args": list(args)})
