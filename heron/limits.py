@@ -63,9 +63,10 @@ class Limits:
         "An unread request body is read and discarded up to this size so the "
         "connection can be reused; anything larger is cheaper to close.")
     max_connections: int = _limit(
-        2048, "connections", "new connections closed at accept",
+        2048, "connections", "503 Service Unavailable when the request comes, then close",
         "Each connection costs a few KiB; the cap keeps one process inside its "
-        "file-descriptor limit under a connection flood.")
+        "file-descriptor limit under a connection flood. A connection over it "
+        "is held no longer than linger_timeout and its request is not parsed.")
     max_pipelined_bytes: int = _limit(
         262144, "bytes", "reading paused",
         "Bytes of further pipelined requests buffered while one is answered; "
@@ -125,6 +126,15 @@ class Limits:
         10.0, "seconds", "connection closed",
         "Time a client has to answer the server's close frame with its own "
         "(the closing handshake) before the TCP connection is closed anyway.")
+    linger_timeout: float = _limit(
+        2.0, "seconds", "connection closed",
+        "After an answer sent before the request was read (503 over "
+        "max_connections, 408, 400 for a malformed head), the server stops "
+        "sending and discards what still arrives for this long before closing: "
+        "closing with unread bytes makes the kernel reset the connection, which "
+        "can destroy the answer before the client reads it (RFC 9112 section "
+        "9.6). Apache lingers 2 s. Also how long a connection over "
+        "max_connections may take to start sending its request.")
     shutdown_timeout: float = _limit(
         10.0, "seconds", "remaining connections closed",
         "On SIGTERM/SIGINT, time given to in-flight requests to finish before "

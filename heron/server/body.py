@@ -17,6 +17,7 @@ from typing import Protocol
 
 from heron.errors import ClientDisconnected, HTTPError
 from heron.limits import Limits
+from heron.server.phases import PhaseTimer
 
 __all__ = ["HIGH_WATER", "BodyOwner", "BodyTimeout", "ClientDisconnected", "RequestBody"]
 
@@ -92,9 +93,11 @@ class RequestBody:
         """Bytes came at ``now``: the wait's time is counted against ``min_body_rate``."""
         self._waited += now - self._wait_started
 
-    def waiting_for(self, now: float) -> float:
-        """Seconds the current wait has lasted."""
-        return now - self._wait_started
+    def why_timed_out(self, now: float, limits: Limits) -> str:
+        """The wait that began at ``wait_begins`` was timed out at ``now``: which limit ended it."""
+        if now - self._wait_started < limits.body_timeout - PhaseTimer.SLACK:
+            return "request body arrived slower than min_body_rate"
+        return "request body stalled longer than body_timeout"
 
     def fail(self, error: BaseException) -> None:
         """The body will never complete (client gone, timeout, bad framing)."""

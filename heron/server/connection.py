@@ -8,16 +8,12 @@ buffer until the response before them is finished, which is what keeps
 responses in order.
 
 What the connection waits for, and the timer that guards the wait, is
-its phase (``heron.server.phases``: HEAD, HANDLING, DRAINING, IDLE,
-CLOSING); every change of phase goes through ``_enter``. Each request is
-handed to a task running ``server/respond.py:exchange``, which calls the
-handler and writes its answer back through this connection (``write``,
-``sender`` for the sends around the transport in ``server/direct.py``).
-Whether the connection may carry another request is decided in one
-place, ``keep_alive``, when a response head is written. A body the
-handler did not read is drained (up to ``max_drain_bytes``) so its bytes
-are never taken for the next request; anything more and the connection
-is closed instead.
+its phase (``heron.server.phases``); every change of phase goes through
+``_enter``. Each request is handed to a task running
+``server/respond.py:exchange``, which calls the handler and writes its
+answer back through this connection (``write``, ``sender`` for the sends
+around the transport in ``server/direct.py``). Whether the connection may
+carry another request is decided in one place, ``keep_alive``.
 """
 
 from __future__ import annotations
@@ -53,7 +49,7 @@ class HTTPConnection(asyncio.BufferedProtocol):
     __slots__ = (
         "state", "limits", "loop", "parser", "transport", "client", "server", "closed", "phase", "timer",
         "last", "_eof", "_head", "_body", "response_started", "_continue_sent", "_drain_from", "started",
-        "flow", "_reading_paused", "_direct", "websocket", "_upgrade",
+        "flow", "_reading_paused", "_direct", "websocket", "_upgrade", "_refusal",
     )
 
     def __init__(self, state: ServerState) -> None:
@@ -82,6 +78,7 @@ class HTTPConnection(asyncio.BufferedProtocol):
         self._direct: DirectSender | None = None  # made for the first response that can use it
         self._upgrade: WebSocketUpgrade | None = None  # the current request asks for a WebSocket
         self.websocket: WebSocketSession | None = None  # after 101 Switching Protocols
+        self._refusal: str | None = None  # over max_connections or shutting down: the 503's reason
 
     # -- asyncio.BufferedProtocol ---------------------------------------------
 
@@ -97,14 +94,16 @@ class HTTPConnection(asyncio.BufferedProtocol):
         connections = self.state.connections
         connections.add(self)
         if self.state.shutting_down:
-            refuse(self, 503, "Shutting down", [("Retry-After", "1")])
-            return
-        if len(connections) > self.limits.max_connections:
+            self._refusal = "Shutting down"
+        elif len(connections) > self.limits.max_connections:
             logger.warning("refusing connection from %s: %d connections open (max_connections)",
                            self.client[0], len(connections) - 1)
-            refuse(self, 503, "Too many connections", [("Retry-After", "1")])
-            return
-        self.timer.arm(self.limits.header_timeout)  # HEAD: the first head is due from the accept
+            self._refusal = "Too many connections"
+        if self._refusal is not None:  # 503 once the request comes: a client answered before it
+            self._enter(CLOSING)  # has sent may fail to send it (data_received, respond.refuse)
+            self.timer.arm(self.limits.linger_timeout)
+        else:
+            self.timer.arm(self.limits.header_timeout)  # HEAD: the first head is due from the accept
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -134,16 +133,16 @@ class HTTPConnection(asyncio.BufferedProtocol):
             self.websocket.data_received(data)
             return
         if self.phase is CLOSING:
+            if self._refusal is not None:
+                refuse(self, 503, self._refusal, [("Retry-After", "1")])
+                self._refusal = None
             return
         self.parser.feed(data)
         self._advance()
 
     def eof_received(self) -> bool | None:
-        """The client shut down its sending side; it may still read our answers.
-
-        Requests already received in full are still answered, in order; the
-        connection closes once the buffer holds no complete request.
-        """
+        """The client shut down its sending side but may still read: requests received in full
+        are answered, in order; then (or now, if there are none) the connection closes."""
         self._eof = True
         if self.websocket is not None:
             return None  # gone without a close frame (1006): close
@@ -367,13 +366,9 @@ class HTTPConnection(asyncio.BufferedProtocol):
 
     @property
     def gone(self) -> bool:
-        """No byte can go out any more: the client left, or the transport is closing.
-
-        A failed write (the client reset the connection) closes the transport
-        at once but reports ``connection_lost`` only on a later turn of the
-        loop; a streaming body that never yields to the loop would otherwise
-        go on writing into a dead socket, and asyncio logs every such write.
-        """
+        """No byte can go out any more: the client left, or the transport is closing (a failed
+        write closes it at once but reports ``connection_lost`` a turn later; a streaming body
+        that never yields would otherwise go on writing into a dead socket, logged each time)."""
         transport = self.transport
         return self.closed or transport is None or transport.is_closing()
 
@@ -400,11 +395,22 @@ class HTTPConnection(asyncio.BufferedProtocol):
         if self._head is None:
             self.close()
 
-    def close(self) -> None:
+    def close(self, linger: bool = False) -> None:
+        """Close once what is written has gone out. ``linger``, after an answer sent before the
+        request was read: stop sending, discard what still comes (CLOSING reads nothing), and
+        close when the client does or after ``linger_timeout`` (``respond.refuse`` says why)."""
         self._enter(CLOSING)
         self.last = True
-        if self.transport is not None and not self.transport.is_closing():
-            self.transport.close()
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        if linger and not self._eof:
+            if transport.can_write_eof():  # TLS cannot half-close
+                transport.write_eof()
+            self.resume_reading()
+            self.timer.arm(self.limits.linger_timeout)
+        else:
+            transport.close()
 
     def abort(self) -> None:
         self._enter(CLOSING)
@@ -432,10 +438,7 @@ class HTTPConnection(asyncio.BufferedProtocol):
             refuse(self, 408, "Request Timeout")
         elif (phase is HANDLING or phase is DRAINING) and self._body is not None:
             body = self._body
-            if body.waiting_for(self.loop.time()) < self.limits.body_timeout - PhaseTimer.SLACK:
-                logger.info("%s 408: request body arrived slower than min_body_rate", self.client[0])
-            else:
-                logger.info("%s 408: request body stalled longer than body_timeout", self.client[0])
+            logger.info("%s 408: %s", self.client[0], body.why_timed_out(self.loop.time(), self.limits))
             self.last = True
             if phase is DRAINING:
                 self.close()

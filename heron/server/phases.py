@@ -71,7 +71,8 @@ GUARDS: Final[dict[Phase, Guard]] = {
     IDLE: Guard("keepalive_timeout", True, "close"),
     WEBSOCKET: Guard("websocket_ping_interval", True,
                      "a ping; no answer within websocket_ping_timeout: close 1011 (also websocket_close_timeout)"),
-    CLOSING: Guard(None, False, "nothing: the transport is closing"),
+    CLOSING: Guard("linger_timeout", False,
+                   "close (armed only after an answer sent before the request was read: HTTPConnection.linger)"),
 }
 """The timer of each phase. A wait for body bytes (in HANDLING and DRAINING) also ends once the body
 falls under ``min_body_rate`` (``HTTPConnection._await_body``)."""

@@ -166,14 +166,23 @@ async def _send_body(conn: HTTPConnection, writer: ResponseWriter, response: Str
 
 
 def refuse(conn: HTTPConnection, status: int, detail: str, headers: list[tuple[str, str]] | None = None) -> None:
-    """Answer before any request head was read (malformed, too slow, refused), log it, and close."""
+    """Answer before any request head was read (malformed, too slow, refused), log it, and close.
+
+    Closing at once would lose answers: RFC 9112 section 9.6 warns that a
+    close while the client's bytes still arrive makes the kernel answer
+    them with a reset, which can destroy the response in the client's
+    receive buffer before it is read (and fails its next send). So the
+    connection lingers (``HTTPConnection.close``): it stops sending,
+    throws away what still comes, and closes when the client does or after
+    ``linger_timeout``.
+    """
     writer = ResponseWriter("GET", "1.1", False)
     response = error_response(status, detail, headers)
     conn.write(writer.complete(response.status, response.headers, response.body, date=conn.state.dates.now()))
     access_log = conn.state.access_log
     if access_log is not None:
         access_log.record(conn.client[0], None, status, len(response.body), None)
-    conn.close()
+    conn.close(linger=True)
 
 
 def _check_final_status(status: int) -> None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import time
 
+import pytest
 import requests
 
 from .conftest import Serve
-from .support import ResponseReader, Server, app_spec, exchange, get, parse_responses, post, recv_until_close, request
+from .support import (ResponseReader, Server, app_spec, exchange, get, parse_responses, post, recv_until_close, request,
+                      wait_readable)
 
 
 def only_response(server: Server, data: bytes, method: str = "GET") -> int:
@@ -109,6 +111,47 @@ def test_chunk_extension_within_max_chunk_line_is_accepted(serve: Serve, echo_ap
         assert ResponseReader(sock).read("POST").json()["body_len"] == 5
 
 
+def test_refused_client_sending_its_request_in_parts_reads_the_503_and_a_clean_close(serve: Serve) -> None:
+    """The 503 goes out when the request starts to arrive, and the server then stops sending
+    but reads on: a client still sending must not be answered with a reset (RFC 9112 9.6)."""
+    server = serve("--max-connections", "1")
+    with server.connect() as held, server.connect() as refused:
+        held.sendall(get("/plaintext"))
+        assert ResponseReader(held).read().status == 200
+        time.sleep(0.1)
+        assert not wait_readable(refused, 0), "answered before the client sent anything"
+        refused.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n")
+        assert wait_readable(refused, 3.0)
+        time.sleep(0.1)  # had the server closed with the answer, this body would bring back a reset
+        refused.sendall(b"x" * 50000)
+        time.sleep(0.1)
+        refused.sendall(b"x" * 50000)  # ... which this send would report
+        received = recv_until_close(refused, 3.0)
+        assert received.ending == "closed", "the server must stop sending with a FIN, not a reset"
+        assert [r.status for r in parse_responses(received.data)] == [503]
+
+
+def test_a_refused_client_that_keeps_sending_is_closed_after_linger_timeout(serve: Serve) -> None:
+    server = serve("--max-connections", "1", "--linger-timeout", "0.5")
+    with server.connect() as held, server.connect() as refused, server.connect() as silent:
+        held.sendall(get("/plaintext"))
+        assert ResponseReader(held).read().status == 200
+        refused.sendall(get("/plaintext"))
+        assert wait_readable(refused, 3.0)
+        started = time.monotonic()
+        with pytest.raises(OSError):  # EPIPE or ECONNRESET once the server has closed
+            while time.monotonic() - started < 5:
+                refused.sendall(b"x" * 1000)
+                time.sleep(0.02)
+        elapsed = time.monotonic() - started
+        assert 0.4 <= elapsed < 1.5, f"closed after {elapsed:.2f}s with linger_timeout 0.5"
+        silence = recv_until_close(silent, 3.0)  # sends nothing: closed, unanswered, as soon
+        assert silence.closed and silence.data == b""
+        assert time.monotonic() - started < 1.5
+        held.sendall(get("/plaintext"))  # the connection within the cap is served all along
+        assert ResponseReader(held).read().status == 200
+
+
 def test_connection_over_max_connections_gets_503_while_the_others_are_served(serve: Serve) -> None:
     server = serve("--max-connections", "2")
     first, second = server.connect(), server.connect()
@@ -118,6 +161,7 @@ def test_connection_over_max_connections_gets_503_while_the_others_are_served(se
             sock.sendall(get("/plaintext"))
             assert reader.read().status == 200
         with server.connect() as extra:
+            extra.sendall(get("/plaintext"))
             received = recv_until_close(extra, 3.0)
         assert received.closed
         refused = parse_responses(received.data)
