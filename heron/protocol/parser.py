@@ -176,7 +176,8 @@ class RequestParser:
         return self._parse_head(buf[pos:line_end], buf[line_end + 2 : fields_end])
 
     def _check_partial_head(self, buf: bytes, pos: int) -> None:
-        """Fail early on an incomplete head that can never become valid.
+        """Fail early on an incomplete head that can never become valid: a request line that is
+        whole and wrong fails as the whole head would, without waiting for the rest.
 
         The caps allow one byte more than the complete head may have: that
         byte can be the CR of a line end still on its way, and a head cut
@@ -191,8 +192,11 @@ class RequestParser:
                 raise ProtocolError(414, "request line too long")
         elif line_end - pos > limits.max_request_line:
             raise ProtocolError(414, "request line too long")
-        elif len(buf) - line_end - 2 > limits.max_header_bytes + 1:
-            raise ProtocolError(431, "header section too large")
+        else:
+            if line_end + 1 >= self._scan_from:  # the request line is whole since the last look
+                parse_request_line(buf[pos:line_end])
+            if len(buf) - line_end - 2 > limits.max_header_bytes + 1:
+                raise ProtocolError(431, "header section too large")
         if _BARE_CR_OR_LF.search(buf, max(pos, self._scan_from)):
             raise ProtocolError(400, "bare CR or LF in request head")
 

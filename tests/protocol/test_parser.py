@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from heron.errors import ProtocolError
-from heron.limits import Limits
+from heron.limits import DEFAULT_LIMITS, Limits
 from heron.protocol.events import NEED_DATA, Data, EndOfMessage, RequestHead
 from heron.protocol.parser import RequestParser
 
@@ -711,6 +711,20 @@ def test_header_section_over_max_header_bytes_is_rejected_with_431() -> None:
 
 def test_incomplete_header_section_over_max_header_bytes_is_rejected_with_431() -> None:
     assert_rejected(b"GET / HTTP/1.1\r\nHost: a\r\nX-Pad: " + b"p" * 100, 431, SMALL_HEAD)
+
+
+@pytest.mark.parametrize("line", [b" GET / HTTP/1.1", b"GET / HTTP/1.1 ", b"GET  / HTTP/1.1", b"GET / HTTP/1.1x"])
+def test_a_wrong_request_line_fails_as_soon_as_it_is_whole_not_with_the_rest_of_the_head(line: bytes) -> None:
+    whole = RequestParser(DEFAULT_LIMITS)
+    whole.feed(line + b"\r\nHost: a\r\n\r\n")
+    with pytest.raises(ProtocolError) as expected:
+        whole.next_event()
+    for cut in (line + b"\r\n", line + b"\r\nHo"):
+        parser = RequestParser(DEFAULT_LIMITS)
+        parser.feed(cut)
+        with pytest.raises(ProtocolError) as info:
+            parser.next_event()
+        assert (info.value.status, info.value.detail) == (expected.value.status, expected.value.detail)
 
 
 def test_header_count_at_max_header_count_is_accepted() -> None:
