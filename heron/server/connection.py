@@ -125,13 +125,13 @@ class HTTPConnection(asyncio.BufferedProtocol):
         return self.state.read_buffer
 
     def buffer_updated(self, nbytes: int) -> None:
-        self.data_received(self.state.read_buffer[:nbytes].tobytes())
+        if self.websocket is not None:  # frames are copied once, into the frame reader's buffer
+            self.websocket.data_received(self.state.read_buffer[:nbytes])
+        else:
+            self.data_received(self.state.read_buffer[:nbytes].tobytes())
 
     def data_received(self, data: bytes) -> None:
         """Bytes from the client, in order (``buffer_updated`` copies them here)."""
-        if self.websocket is not None:
-            self.websocket.data_received(data)
-            return
         if self.phase is CLOSING:
             if self._refusal is not None:
                 refuse(self, 503, self._refusal, [("Retry-After", "1")])

@@ -27,7 +27,7 @@ from heron.blocking import run_blocking
 from heron.errors import ClientDisconnected
 from heron.messages.fileresponse import FileResponse, SendableFile
 
-__all__ = ["GATHER_MIN", "DirectSender", "Writer"]
+__all__ = ["GATHER_MIN", "DirectSender", "Gathering", "Writer", "write_behind"]
 
 GATHER_MIN: Final = 16 * 1024
 """In-memory bodies this long go out behind their head in one gather write: on loopback the copy
@@ -60,6 +60,21 @@ class Writer(Protocol):
     def on_write_timeout(self) -> None:
         """The client did not read within ``write_timeout``: drop it."""
         ...
+
+
+class Gathering(Writer, Protocol):
+    """A connection that can make its ``DirectSender``."""
+
+    def sender(self) -> DirectSender:
+        """The connection's ``DirectSender``, made on first use."""
+        ...
+
+
+def write_behind(conn: Gathering, head: bytes, body: bytes) -> None:
+    """``head``, then ``body``: from ``GATHER_MIN`` bytes in one gather write rather than copied
+    behind the head (a response's head and body, a WebSocket frame's header and payload)."""
+    if len(body) < GATHER_MIN or not conn.sender().send([head, body]):
+        conn.write(head + body)
 
 
 class DirectSender:

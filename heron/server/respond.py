@@ -27,7 +27,7 @@ from heron.messages.response import Response, StreamingResponse, error_response
 from heron.protocol.events import RequestHead
 from heron.protocol.writer import ResponseWriter
 from heron.server.body import BodyTimeout, ClientDisconnected
-from heron.server.direct import GATHER_MIN
+from heron.server.direct import write_behind
 
 if TYPE_CHECKING:
     from heron.server.connection import HTTPConnection
@@ -107,8 +107,7 @@ async def send(conn: HTTPConnection, head: RequestHead, response: Response) -> t
     if not isinstance(response, StreamingResponse):
         head_bytes, body = writer.complete_parts(response.status, response.headers, response.body, date=date)
         conn.head_written(writer)
-        if len(body) < GATHER_MIN or not conn.sender().send([head_bytes, body]):
-            conn.write(head_bytes + body)
+        write_behind(conn, head_bytes, body)
         return response.status, len(body)
     try:
         if isinstance(response, FileResponse):

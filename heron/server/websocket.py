@@ -41,13 +41,14 @@ from heron.protocol.websocket import (
     WebSocketError,
     encode_close,
     encode_frame,
-    encode_message,
+    message_frame,
     OP_PING,
     OP_PONG,
 )
 from heron.protocol.writer import ResponseWriter, validate_headers
 from heron.protocol.wsdeflate import Deflate, negotiate
 from heron.protocol.wshandshake import accept_headers, read_upgrade
+from heron.server.direct import write_behind
 from heron.server.phases import PhaseTimer
 
 if TYPE_CHECKING:
@@ -122,8 +123,9 @@ class WebSocketSession:
 
     # -- the connection's side ----------------------------------------------------------
 
-    def data_received(self, data: bytes) -> None:
-        """Client bytes: frames into events; any byte also shows the client is alive."""
+    def data_received(self, data: bytes | memoryview) -> None:
+        """Client bytes (a view of the connection's read buffer: not kept): frames into events; any
+        byte also shows the client is alive."""
         if (self.close_code is not None and self._close_sent) or self._failure is not None:
             return
         self._reader.feed(data)
@@ -229,7 +231,7 @@ class WebSocketSession:
             raise ClientDisconnected("the WebSocket is closed")
         if not isinstance(data, (str, bytes)):
             raise TypeError(f"a WebSocket message is str or bytes, not {type(data).__name__}")
-        self._conn.write(encode_message(data, self._deflate))
+        write_behind(self._conn, *message_frame(data, self._deflate))
         await self._conn.writable()
 
     async def ping(self, payload: bytes = b"") -> None:

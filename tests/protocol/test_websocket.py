@@ -8,6 +8,7 @@ the reader staying dead afterwards (``refusal``).
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterable
 
 import pytest
@@ -25,8 +26,9 @@ from heron.protocol.websocket import (
     WebSocketError,
     encode_close,
     encode_frame,
-    encode_message,
+    message_frame,
     mask,
+    unmask_in_place,
     valid_close_code,
 )
 from heron.protocol.wsdeflate import Deflate, DeflateParams
@@ -169,12 +171,12 @@ def test_masked_pong_from_the_rfc_is_a_pong() -> None:
 
 
 def test_server_frames_match_the_rfc_examples() -> None:
-    assert encode_message("Hello") == bytes.fromhex("810548656c6c6f")
+    assert b"".join(message_frame("Hello")) == bytes.fromhex("810548656c6c6f")
     assert encode_frame(OP_TEXT, b"Hel", fin=False) == bytes.fromhex("010348656c")
     assert encode_frame(OP_CONTINUATION, b"lo") == bytes.fromhex("80026c6f")
     assert encode_frame(OP_PING, b"Hello") == bytes.fromhex("890548656c6c6f")
-    assert encode_message(bytes(256))[:4] == bytes.fromhex("827e0100")
-    assert encode_message(bytes(65536))[:10] == bytes.fromhex("827f0000000000010000")
+    assert b"".join(message_frame(bytes(256)))[:4] == bytes.fromhex("827e0100")
+    assert b"".join(message_frame(bytes(65536)))[:10] == bytes.fromhex("827f0000000000010000")
 
 
 # -- payload lengths (section 5.2) ------------------------------------------------
@@ -717,6 +719,24 @@ def test_mask_keeps_leading_and_trailing_zero_bytes() -> None:
     assert mask(mask(data, KEY), KEY) == data
 
 
+@pytest.mark.parametrize("length", [255, 256, 257, 1001, 65535, 65536, 65537, 3 * 65536 + 3])
+@pytest.mark.parametrize("start", [0, 1, 14])
+def test_unmasking_in_place_lane_by_lane_follows_the_rfc_rule_across_its_thresholds(length: int, start: int) -> None:
+    data = random.Random(length).randbytes(length)
+    buf = bytearray(b"h" * start + data + b"tail")
+    unmask_in_place(buf, start, start + length, KEY)
+    assert buf == b"h" * start + naive_mask(data, KEY) + b"tail"
+    assert mask(data, KEY) == naive_mask(data, KEY)
+
+
+def test_a_large_binary_frame_in_uneven_pieces_is_unmasked_whole() -> None:
+    data = random.Random(7).randbytes(200_003)
+    frame = client_frame(OP_BINARY, data)
+    for size in (1_000, 4_099, 65_536, 70_001):
+        pieces = [frame[i:i + size] for i in range(0, len(frame), size)]
+        assert read_pieces(pieces, max_message=1 << 20) == [Message(data)], size
+
+
 @property_settings(200)
 @given(data=st.binary(max_size=300), key=st.binary(min_size=4, max_size=4))
 def test_mask_equals_a_byte_by_byte_xor_and_undoes_itself(data: bytes, key: bytes) -> None:
@@ -733,7 +753,7 @@ def test_mask_equals_a_byte_by_byte_xor_and_undoes_itself(data: bytes, key: byte
     (b"", OP_BINARY, b""), (b"\x00\xff", OP_BINARY, b"\x00\xff"),
 ])
 def test_encode_message_picks_the_opcode_from_the_type(data: str | bytes, opcode: int, payload: bytes) -> None:
-    assert server_frame_fields(encode_message(data)) == (True, False, opcode, payload)
+    assert server_frame_fields(b"".join(message_frame(data))) == (True, False, opcode, payload)
 
 
 @pytest.mark.parametrize(("fin", "rsv1"), [(True, False), (False, False), (True, True), (False, True)])

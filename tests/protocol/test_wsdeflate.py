@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from heron.protocol.websocket import Message, Ping, WebSocketError, encode_message
+from heron.protocol.websocket import Message, Ping, WebSocketError, message_frame
 from heron.protocol.wsdeflate import CorruptMessage, Deflate, DeflateParams, Offer, negotiate
 
 from .strategies import property_settings
@@ -292,7 +292,7 @@ def test_uncompressed_message_is_read_when_deflate_was_agreed() -> None:
 
 def test_encode_message_with_deflate_sets_rsv1_and_inflates_back() -> None:
     deflate = Deflate(DeflateParams())
-    fin, rsv1, opcode, payload = server_frame_fields(encode_message("κόσμε" * 50, deflate))
+    fin, rsv1, opcode, payload = server_frame_fields(b"".join(message_frame("κόσμε" * 50, deflate)))
     assert (fin, rsv1, opcode) == (True, True, OP_TEXT)
     assert zlib.decompressobj(-15).decompress(payload + TAIL) == ("κόσμε" * 50).encode()
 
