@@ -48,7 +48,7 @@ from heron.protocol.websocket import (
 from heron.protocol.writer import ResponseWriter, validate_headers
 from heron.protocol.wsdeflate import Deflate, negotiate
 from heron.protocol.wshandshake import accept_headers, read_upgrade
-from heron.server.direct import write_behind
+from heron.server.direct import GATHER_MIN, write_behind
 from heron.server.phases import PhaseTimer
 
 if TYPE_CHECKING:
@@ -103,7 +103,8 @@ class WebSocketSession:
     """One accepted WebSocket: the ``WebSocketChannel`` the app talks through."""
 
     __slots__ = ("_conn", "_limits", "_timer", "_reader", "_deflate", "_inbox", "_waiter", "_closed_event",
-                 "_close_sent", "_pinged", "_failure", "subprotocol", "close_code", "close_reason")
+                 "_close_sent", "_pinged", "_failure", "_unsent", "_unsent_bytes", "subprotocol", "close_code",
+                 "close_reason")
 
     def __init__(self, conn: HTTPConnection, subprotocol: str | None, deflate: Deflate | None) -> None:
         self._conn = conn
@@ -117,6 +118,8 @@ class WebSocketSession:
         self._close_sent = False
         self._pinged = False  # a keepalive ping is out, its answer due
         self._failure: WebSocketError | None = None  # a broken frame, behind messages the app has yet to take
+        self._unsent: list[bytes] = []  # small frames the app sent in this turn of the loop (_flush)
+        self._unsent_bytes = 0
         self.subprotocol = subprotocol
         self.close_code: int | None = None
         self.close_reason = ""
@@ -148,7 +151,7 @@ class WebSocketSession:
     def _fail(self, exc: WebSocketError) -> None:
         """Fail the connection (RFC 6455 section 7.1.7): the close frame that says why, then close."""
         logger.info("%s WebSocket %d: %s", self._conn.client[0], exc.code, exc.reason)
-        self._conn.write(encode_close(exc.code, exc.reason))
+        self._write(encode_close(exc.code, exc.reason))
         self._close_sent = True
         self._closed(exc.code, exc.reason)
         self._conn.close()
@@ -161,10 +164,10 @@ class WebSocketSession:
             _wake(self._waiter)
         elif isinstance(event, Ping):
             if not self._close_sent:
-                self._conn.write(encode_frame(OP_PONG, event.payload))
+                self._write(encode_frame(OP_PONG, event.payload))
         elif isinstance(event, Close):
             if not self._close_sent:  # the client starts the closing handshake: answer it, then close
-                self._conn.write(encode_close(None if event.code == 1005 else event.code))
+                self._write(encode_close(None if event.code == 1005 else event.code))
                 self._close_sent = True
             self._closed(event.code, event.reason)
             self._conn.close()  # RFC 6455 section 7.1.1: the server closes the TCP connection first
@@ -180,12 +183,12 @@ class WebSocketSession:
             self._conn.abort()
         elif self._pinged:
             logger.info("%s: WebSocket ping not answered within websocket_ping_timeout", self._conn.client[0])
-            self._conn.write(encode_close(1011, "keepalive ping timeout"))
+            self._write(encode_close(1011, "keepalive ping timeout"))
             self._close_sent = True
             self._closed(1006, "")
             self._conn.close()
         else:
-            self._conn.write(encode_frame(OP_PING, b""))
+            self._write(encode_frame(OP_PING, b""))
             self._pinged = True
             self._timer.arm(self._limits.websocket_ping_timeout)
 
@@ -204,7 +207,7 @@ class WebSocketSession:
         _wake(self._waiter)
 
     def _send_close(self, code: int, reason: str) -> None:
-        self._conn.write(encode_close(code, reason))
+        self._write(encode_close(code, reason))
         self._close_sent = True
         self._timer.arm(self._limits.websocket_close_timeout)
 
@@ -231,15 +234,41 @@ class WebSocketSession:
             raise ClientDisconnected("the WebSocket is closed")
         if not isinstance(data, (str, bytes)):
             raise TypeError(f"a WebSocket message is str or bytes, not {type(data).__name__}")
-        write_behind(self._conn, *message_frame(data, self._deflate))
+        header, payload = message_frame(data, self._deflate)
+        if len(payload) >= GATHER_MIN:
+            self._flush()
+            write_behind(self._conn, header, payload)
+        else:
+            # Small frames sent in one turn of the loop (an echo of every message one read brought)
+            # leave in one write at its end, not a system call each; GATHER_MIN bounds what waits.
+            unsent = self._unsent
+            if not unsent:
+                self._conn.loop.call_soon(self._flush)
+            unsent.append(header + payload)
+            self._unsent_bytes += len(header) + len(payload)
+            if self._unsent_bytes >= GATHER_MIN:
+                self._flush()
         await self._conn.writable()
+
+    def _flush(self) -> None:
+        """Write the small frames waiting in ``_unsent``, as one piece."""
+        if self._unsent:
+            data = b"".join(self._unsent)
+            self._unsent.clear()
+            self._unsent_bytes = 0
+            self._conn.write(data)
+
+    def _write(self, frame: bytes) -> None:
+        """A control frame, after the messages sent before it."""
+        self._flush()
+        self._conn.write(frame)
 
     async def ping(self, payload: bytes = b"") -> None:
         if self._close_sent or self.close_code is not None:
             raise ClientDisconnected("the WebSocket is closed")
         if len(payload) > 125:
             raise ValueError("a ping's payload is at most 125 bytes")
-        self._conn.write(encode_frame(OP_PING, payload))
+        self._write(encode_frame(OP_PING, payload))
         await self._conn.writable()
 
     async def close(self, code: int = 1000, reason: str = "") -> None:

@@ -105,6 +105,17 @@ def test_a_handler_that_fails_after_accept_closes_with_1011(server: Server) -> N
     server.wait_for_stderr("deliberate failure after accept")
 
 
+def test_a_burst_of_small_messages_arrives_whole_in_order_and_before_the_close(server: Server) -> None:
+    """Small frames sent in one turn of the loop leave together; control frames keep their place."""
+    with open_ws(server, "/burst?count=2000") as ws:
+        texts = [ws.recv(timeout=5) for _ in range(2000)]
+        assert texts == [f"{i:05d}" + "." * 95 for i in range(2000)]
+        assert ws.recv(timeout=5) == b"end"
+        with pytest.raises(ConnectionClosed):
+            ws.recv(timeout=5)
+        assert (ws.close_code, ws.close_reason) == (1000, "burst done")
+
+
 def test_the_server_starts_the_closing_handshake_and_the_handler_sees_it_answered(server: Server) -> None:
     with open_ws(server, "/server-closes") as ws:
         assert ws.recv(timeout=5) == "bye"

@@ -87,3 +87,16 @@ async def binary_only(ws: WebSocket) -> None:
     await ws.accept()
     data = await ws.receive_bytes()
     await ws.send_bytes(data[::-1])
+
+
+@app.websocket("/burst")
+async def burst(ws: WebSocket) -> None:
+    """Many small messages in one go, a ping among them, then a close: they must arrive in order."""
+    await ws.accept()
+    count = int(ws.request.query.get("count", "1000"))
+    for i in range(count):
+        await ws.send_text(f"{i:05d}" + "." * 95)
+        if i == count // 2:
+            await ws.ping(b"halfway")
+    await ws.send_bytes(b"end")
+    await ws.close(1000, "burst done")
