@@ -6,14 +6,15 @@ GET /plaintext, /json, /user/{name}; POST /echo. These handlers are ``async def`
 so they run on the event loop. /static/{file} is heron's ``StaticFiles`` over
 BENCH_STATIC_DIR (set by run.py; its file system calls run in heron's thread pool),
 the same files nginx serves, so the static scenarios measure what a heron user gets
-from ``App.static``, not a hand-made handler.
+from ``App.static``, not a hand-made handler. WebSocket /ws echoes every message,
+text as text and binary as binary (bench/websocket.py loads it).
 """
 
 from __future__ import annotations
 
 import os
 
-from heron import App, JSONResponse, Request, Response
+from heron import App, JSONResponse, Request, Response, WebSocket
 
 app = App()
 STATIC_DIR = os.environ.get("BENCH_STATIC_DIR", "")
@@ -40,3 +41,10 @@ async def user(request: Request, name: str) -> Response:
 @app.post("/echo")
 async def echo(request: Request) -> Response:
     return Response(await request.body(), content_type="application/octet-stream")
+
+
+@app.websocket("/ws")
+async def ws_echo(ws: WebSocket) -> None:
+    await ws.accept()
+    async for message in ws:
+        await ws.send(message)

@@ -8,6 +8,8 @@ GET  /json           -> {"message":"Hello, World!"} application/json
 GET  /user/{name}    -> 'Hello, {name}!' text/plain
 GET  /static/{file}  -> file from fixtures/static, read per request
 POST /echo           -> request body, application/octet-stream
+WS   /ws             -> every message echoed, text as text, binary as binary
+                        (the ASGI websocket scope; bench/websocket.py loads it)
 """
 from common import PLAINTEXT, json_body, user_body, static_path, read_file
 
@@ -37,6 +39,20 @@ async def _read_body(receive):
     return b"".join(chunks)
 
 
+async def _ws_echo(receive, send):
+    if (await receive())["type"] != "websocket.connect":
+        return
+    await send({"type": "websocket.accept"})
+    while True:
+        msg = await receive()
+        if msg["type"] != "websocket.receive":
+            return  # websocket.disconnect
+        if msg.get("text") is not None:
+            await send({"type": "websocket.send", "text": msg["text"]})
+        else:
+            await send({"type": "websocket.send", "bytes": msg["bytes"]})
+
+
 async def app(scope, receive, send):
     t = scope["type"]
     if t == "lifespan":
@@ -47,6 +63,10 @@ async def app(scope, receive, send):
             elif msg["type"] == "lifespan.shutdown":
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+    if t == "websocket":
+        if scope["path"] == "/ws":
+            return await _ws_echo(receive, send)
+        return await send({"type": "websocket.close"})  # before accept: a 403
     if t != "http":
         return
     path = scope["path"]
