@@ -72,7 +72,7 @@ GUARDS: Final[dict[Phase, Guard]] = {
     WEBSOCKET: Guard("websocket_ping_interval", True,
                      "a ping; no answer within websocket_ping_timeout: close 1011 (also websocket_close_timeout)"),
     CLOSING: Guard("linger_timeout", False,
-                   "close (armed only after an answer sent before the request was read: HTTPConnection.linger)"),
+                   "close (armed only to linger after an answer sent before the request was read: respond.refuse)"),
 }
 """The timer of each phase. A wait for body bytes (in HANDLING and DRAINING) also ends once the body
 falls under ``min_body_rate`` (``HTTPConnection._await_body``)."""
