@@ -1195,7 +1195,8 @@ def select_plan(suite, names, scen, extra):
     given. Both given: exactly names x scen. Only names: each scenario keeps the named
     servers it plans, and a named server the suite plans nowhere runs in every scenario.
     Only scen: those scenarios with their planned servers (one the suite does not plan:
-    all its servers). --extra servers join every scenario; empty scenarios are dropped."""
+    all its servers). --extra servers join every scenario once (also when named in
+    --servers); empty scenarios are dropped."""
     base = suite_plan(suite)
     planned = list(dict.fromkeys(s for ss in base.values() for s in ss))
     if names and scen:
@@ -1206,7 +1207,7 @@ def select_plan(suite, names, scen, extra):
         plan = {x: list(base.get(x, planned)) for x in scen}
     else:
         plan = base
-    return {x: ss + extra for x, ss in plan.items() if ss + extra}
+    return {x: list(dict.fromkeys(ss + extra)) for x, ss in plan.items() if ss + extra}
 
 
 def main():
