@@ -5,7 +5,9 @@ events as the request parser does: for each part a ``PartHeaders``, its
 content as ``Data`` pieces, then ``PART_END``; after the close delimiter
 one ``END_OF_MESSAGE``. It knows nothing of fields, files or where
 content goes: that is the framework's (issue 16 wires it to
-``request.form()``).
+``request.form()``). ``form_part`` reads what a part's headers say it is
+(field name, file name, type), refusing what two readers could read two
+ways (``parse_content_disposition``).
 
 The decoders this replaces shipped denial-of-service fixes for the same
 few mistakes (../shared/ADVISORIES.md), so each is ruled out by design:
@@ -30,16 +32,20 @@ from __future__ import annotations
 
 import re
 from typing import Final, NamedTuple, NoReturn
+from urllib.parse import unquote_to_bytes
 
 from heron.errors import ProtocolError
 from heron.protocol.events import END_OF_MESSAGE, NEED_DATA, Data, EndOfMessage
 from heron.protocol.headers import parse_media_type
 
-__all__ = ["PART_END", "MultipartDecoder", "PartEnd", "PartHeaders", "boundary_of"]
+__all__ = ["PART_END", "FormPart", "MultipartDecoder", "PartEnd", "PartHeaders", "boundary_of", "form_part",
+           "parse_content_disposition"]
 
 _BOUNDARY: Final = re.compile(r"[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]")
 """RFC 2046 section 5.1.1: 1-70 ``bchars``, the last not a space."""
 _TOKEN: Final = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_PARAM_NAME: Final = re.compile(r"[!#$%&'+\-.^_`|~0-9a-z]+\*?")
+"""A parameter name: a token, lower-cased, with the ``*`` of an RFC 5987 extended one."""
 _MAX_PADDING: Final = 256
 """Bytes allowed between a boundary and its line end (RFC 2046 lets senders pad it with white space)."""
 
@@ -238,6 +244,108 @@ class MultipartDecoder:
             return NEED_DATA
         self._pos = keep
         return Data(bytes(buf[pos:keep]))
+
+
+class FormPart(NamedTuple):
+    """What a form part says it is (RFC 7578 section 4.2): its field name, the file name if it is
+    a file (as sent: the framework sanitises it for saving), and its Content-Type."""
+
+    name: str
+    filename: str | None
+    content_type: str
+
+
+def form_part(headers: list[tuple[str, str]]) -> FormPart:
+    """Read a part's ``Content-Disposition: form-data; name=...`` and Content-Type; ``ProtocolError``
+    400 if it has none, or says it ambiguously (two, or a parameter given twice)."""
+    dispositions = [value for name, value in headers if name.lower() == "content-disposition"]
+    if len(dispositions) != 1:
+        raise ProtocolError(400, "a multipart part needs exactly one Content-Disposition")
+    kind, params = parse_content_disposition(dispositions[0])
+    if kind != "form-data" or "name" not in params:
+        raise ProtocolError(400, "a multipart part that is not form-data with a name")
+    types = [value for name, value in headers if name.lower() == "content-type"]
+    if len(types) > 1:
+        raise ProtocolError(400, "a multipart part with more than one Content-Type")
+    default = "application/octet-stream" if "filename" in params else "text/plain"
+    return FormPart(params["name"], params.get("filename"), types[0] if types else default)
+
+
+def parse_content_disposition(value: str) -> tuple[str, dict[str, str]]:
+    """``(type, parameters)`` of a Content-Disposition value; ``ProtocolError`` 400 where two readers
+    could disagree on what it says.
+
+    Names are lower-cased. A quoted value is read as browsers write it
+    (the WHATWG form encoding): they send ``"``, CR and LF as ``%22``,
+    ``%0D`` and ``%0A`` and a backslash as itself, so a backslash escapes
+    only a following ``"`` or backslash and is otherwise kept (Windows
+    paths stay whole); the percent-escapes are left as sent. A parameter
+    given twice is refused, and so is ``name*`` or ``filename*`` (RFC
+    5987, which RFC 7578 section 4.2 says senders must not use) unless it
+    says the same as the plain one: a reader taking one and another
+    reader the other would see two different files (parameter smuggling).
+    """
+    kind, _, rest = value.partition(";")
+    params: dict[str, str] = {}
+    at = 0
+    while at < len(rest):
+        eq = rest.find("=", at)
+        if eq < 0:
+            if rest[at:].strip(" \t;"):
+                raise ProtocolError(400, "a Content-Disposition parameter without a value")
+            break
+        name = rest[at:eq].strip(" \t").lower()
+        at = eq + 1
+        while at < len(rest) and rest[at] in " \t":
+            at += 1
+        if at < len(rest) and rest[at] == '"':
+            param, at = _quoted(rest, at + 1)
+            after = rest.find(";", at)
+            if rest[at:len(rest) if after < 0 else after].strip(" \t"):
+                raise ProtocolError(400, "text after a quoted Content-Disposition parameter")
+            at = len(rest) if after < 0 else after + 1
+        else:
+            end = rest.find(";", at)
+            end = len(rest) if end < 0 else end
+            param, at = rest[at:end].strip(" \t"), end + 1
+        if not _PARAM_NAME.fullmatch(name) or name in params:
+            raise ProtocolError(400, "a Content-Disposition parameter without a proper name, or given twice")
+        params[name] = param
+    for plain in ("name", "filename"):
+        extended = params.pop(plain + "*", None)
+        if extended is not None:
+            decoded = _ext_value(extended)
+            if params.setdefault(plain, decoded) != decoded:
+                raise ProtocolError(400, f"Content-Disposition {plain}* says something else than {plain}")
+    return kind.strip(" \t").lower(), params
+
+
+def _quoted(text: str, at: int) -> tuple[str, int]:
+    """The quoted value starting at ``text[at]`` (after its opening quote) and where it ends."""
+    out: list[str] = []
+    while True:
+        end = text.find('"', at)
+        if end < 0:
+            raise ProtocolError(400, "an unterminated quoted Content-Disposition parameter")
+        chunk = text[at:end]
+        if chunk.endswith("\\") and (len(chunk) - len(chunk.rstrip("\\"))) % 2:  # \" : a quote inside
+            out.append(chunk[:-1] + '"')
+            at = end + 1
+            continue
+        out.append(chunk)
+        return "".join(out).replace("\\\\", "\\"), end + 1
+
+
+def _ext_value(value: str) -> str:
+    """An RFC 5987 ext-value (``charset'language'percent-encoded``), decoded; 400 if it is not one."""
+    charset, quote, rest = value.partition("'")
+    _, quote2, encoded = rest.partition("'")
+    if not (quote and quote2) or charset.lower() not in ("utf-8", "iso-8859-1"):
+        raise ProtocolError(400, "a Content-Disposition name* or filename* that is not RFC 5987")
+    try:
+        return unquote_to_bytes(encoded).decode(charset)
+    except UnicodeDecodeError:
+        raise ProtocolError(400, "a Content-Disposition name* or filename* that is not RFC 5987") from None
 
 
 def _text(value: bytes) -> str:

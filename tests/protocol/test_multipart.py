@@ -1,4 +1,5 @@
-"""The multipart/form-data decoder: parts as sent whatever the pieces, limits, and the advisories' bodies in linear time."""
+"""The multipart/form-data decoder: parts as sent whatever the pieces, its limits, the advisories' bodies in one pass,
+and Content-Disposition read so that no two readers could disagree."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from hypothesis import strategies as st
 
 from heron.errors import ProtocolError
 from heron.protocol.events import END_OF_MESSAGE, NEED_DATA, Data
-from heron.protocol.multipart import PART_END, MultipartDecoder, PartHeaders, boundary_of
+from heron.protocol.multipart import (PART_END, FormPart, MultipartDecoder, PartHeaders, boundary_of, form_part,
+                                      parse_content_disposition)
 
 from .strategies import property_settings
 
@@ -135,7 +137,8 @@ def test_a_malformed_part_header_is_400(line: bytes) -> None:
 
 
 def test_header_values_are_utf8_as_browsers_send_them_else_latin1() -> None:
-    utf8 = b'--' + BOUNDARY + b'\r\nContent-Disposition: form-data; name="f"; filename="\xc3\xa9t\xc3\xa9.txt"\r\n\r\nx\r\n'
+    utf8 = (b'--' + BOUNDARY +
+            b'\r\nContent-Disposition: form-data; name="f"; filename="\xc3\xa9t\xc3\xa9.txt"\r\n\r\nx\r\n')
     latin1 = b'--' + BOUNDARY + b'\r\nContent-Disposition: form-data; name="g"; filename="\xe9t\xe9.txt"\r\n\r\ny\r\n'
     parts = decode([utf8 + latin1 + b"--" + BOUNDARY + b"--"])
     assert [headers[0][1].endswith('filename="été.txt"') for headers, _ in parts] == [True, True]
@@ -219,3 +222,65 @@ def test_a_megabyte_of_junk_in_the_preamble_epilogue_or_a_part_is_one_pass(junk:
     in_part = timed_decode([b"--" + BOUNDARY + b"\r\n\r\n"] + pieces + [b"\r\n--" + BOUNDARY + b"--"])
     epilogue = timed_decode([body(*SAMPLE)] + pieces)
     assert max(preamble, in_part, epilogue) < 0.25, (preamble, in_part, epilogue)
+
+
+# -- Content-Disposition (RFC 7578 section 4.2) ------------------------------------------------
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ('form-data; name="title"', ("form-data", {"name": "title"})),
+    ("form-data; name=title", ("form-data", {"name": "title"})),
+    ('FORM-DATA ; NAME = "v" ;', ("form-data", {"name": "v"})),
+    ('form-data; name="a;b"; filename="x; y=z.txt"', ("form-data", {"name": "a;b", "filename": "x; y=z.txt"})),
+    ('form-data; name="f"; filename="C:\\dir\\f.txt"', ("form-data", {"name": "f", "filename": "C:\\dir\\f.txt"})),
+    ('form-data; name="q\\"x"; filename="a\\\\b"', ("form-data", {"name": 'q"x', "filename": "a\\b"})),
+    ('form-data; name="f"; filename="%22quoted%22 %0A.txt"',
+     ("form-data", {"name": "f", "filename": "%22quoted%22 %0A.txt"})),
+    ('form-data; name="f"; filename="été.txt"', ("form-data", {"name": "f", "filename": "été.txt"})),
+    ("form-data; name=f; filename*=UTF-8''%C3%A9t%C3%A9.txt", ("form-data", {"name": "f", "filename": "été.txt"})),
+    ("form-data; name=f; filename=\"été.txt\"; filename*=utf-8''%C3%A9t%C3%A9.txt",
+     ("form-data", {"name": "f", "filename": "été.txt"})),
+])
+def test_content_disposition_as_browsers_and_libraries_write_it(value: str,
+                                                                expected: tuple[str, dict[str, str]]) -> None:
+    assert parse_content_disposition(value) == expected
+
+
+@pytest.mark.parametrize("value", [
+    'form-data; name="a"; name="b"',  # which one? parsers disagree: refused
+    'form-data; name="a"; NAME="a"',
+    "form-data; name=a; filename=a.txt; filename*=UTF-8''evil.exe",  # filename* must not override silently
+    "form-data; name=a; name*=UTF-8''b",
+    "form-data; name=a; filename*=koi8-r''x",
+    "form-data; name=a; filename*=%41",
+    'form-data; name="unterminated',
+    'form-data; name="x"trailing',
+    "form-data; orphan; name=x",
+    "form-data; =x",
+])
+def test_an_ambiguous_content_disposition_is_400(value: str) -> None:
+    with pytest.raises(ProtocolError) as info:
+        parse_content_disposition(value)
+    assert info.value.status == 400
+
+
+def test_a_form_part_gives_name_filename_and_content_type() -> None:
+    file_part = [("Content-Disposition", 'form-data; name="f"; filename="a.png"'), ("Content-Type", "image/png")]
+    assert form_part(file_part) == FormPart("f", "a.png", "image/png")
+    assert form_part([("content-disposition", 'form-data; name="t"')]) == FormPart("t", None, "text/plain")
+    assert form_part([("Content-Disposition", 'form-data; name="f"; filename=""')]) == FormPart(
+        "f", "", "application/octet-stream")
+
+
+@pytest.mark.parametrize("headers", [
+    [],
+    [("Content-Type", "text/plain")],
+    [("Content-Disposition", 'attachment; name="a"')],
+    [("Content-Disposition", 'form-data; filename="a"')],
+    [("Content-Disposition", 'form-data; name="a"'), ("Content-Disposition", 'form-data; name="b"')],
+    [("Content-Disposition", 'form-data; name="a"'), ("Content-Type", "text/plain"), ("Content-Type", "image/png")],
+])
+def test_a_part_that_does_not_say_which_field_it_is_is_400(headers: list[tuple[str, str]]) -> None:
+    with pytest.raises(ProtocolError) as info:
+        form_part(headers)
+    assert info.value.status == 400
