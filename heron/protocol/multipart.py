@@ -104,7 +104,7 @@ class MultipartDecoder:
         self._max_header_bytes = max_header_bytes
         self._max_headers = max_headers
         # A CRLF in front, so that a first boundary at the very start is found as every later one is.
-        self._buf = bytearray(b"\r\n")
+        self._buf: bytes | bytearray = b"\r\n"
         self._pos = 0
         self._scan_from = 0  # where the search for the current delimiter or blank line resumes
         self._state = _PREAMBLE
@@ -114,11 +114,17 @@ class MultipartDecoder:
     def feed(self, data: bytes) -> None:
         if self._state >= _EPILOGUE:
             return  # the epilogue is ignored (RFC 2046 section 5.1.1), never held
-        if self._pos:  # what is left is short (a held-back tail, an unfinished header block): cheap to move
-            del self._buf[:self._pos]
-            self._scan_from -= self._pos
-            self._pos = 0
-        self._buf += data
+        pos, buf = self._pos, self._buf
+        self._scan_from -= pos
+        self._pos = 0
+        if pos == len(buf):  # all taken: the piece becomes the buffer, and content is handed out uncopied
+            self._buf = data
+            return
+        if isinstance(buf, bytearray):  # what is left is short (a held-back tail, a header block on its way)
+            del buf[:pos]
+        else:
+            self._buf = buf = bytearray(buf[pos:])
+        buf += data
 
     def end(self) -> None:
         """The body is over: a ``ProtocolError`` 400 unless the close delimiter came."""
@@ -139,7 +145,7 @@ class MultipartDecoder:
     def _fail(self, exc: ProtocolError) -> NoReturn:
         """The decoder is dead from now on: drop what it holds, and raise ``exc`` now and at every call."""
         self._error = exc
-        self._buf = bytearray()
+        self._buf = b""
         raise exc
 
     def _next(self) -> Event | object:
@@ -154,7 +160,7 @@ class MultipartDecoder:
             return self._preamble()
         if state == _EPILOGUE:
             self._state = _DONE
-            self._buf = bytearray()
+            self._buf = b""
             return END_OF_MESSAGE
         return NEED_DATA
 
@@ -163,8 +169,7 @@ class MultipartDecoder:
         buf, delimiter = self._buf, self._delimiter
         found = buf.find(delimiter, self._scan_from)
         if found < 0:
-            keep = max(0, len(buf) - len(delimiter) + 1)
-            del buf[:keep]
+            self._buf = buf[max(0, len(buf) - len(delimiter) + 1):]  # what could be a delimiter's start
             self._scan_from = 0
             return NEED_DATA
         self._pos = found + len(delimiter)
@@ -207,7 +212,7 @@ class MultipartDecoder:
             end += 2  # the block ends with its last field's CRLF
         if end - pos > self._max_header_bytes:
             raise ProtocolError(413, "multipart part headers too large")
-        headers = self._parse_headers(bytes(buf[pos:end]))
+        headers = self._parse_headers(_take(buf, pos, end))
         self._pos = self._scan_from = end + 2
         self._state = _DATA
         return PartHeaders(headers)
@@ -234,7 +239,7 @@ class MultipartDecoder:
             return PART_END
         if found > pos:
             self._pos = self._scan_from = found
-            return Data(bytes(buf[pos:found]))
+            return Data(_take(buf, pos, found))
         # Not here (yet): everything before a CR in the last delimiter's length is content.
         tail = max(pos, len(buf) - len(delimiter) + 1)
         cr = buf.rfind(b"\r", tail)
@@ -243,7 +248,7 @@ class MultipartDecoder:
         if keep == pos:
             return NEED_DATA
         self._pos = keep
-        return Data(bytes(buf[pos:keep]))
+        return Data(_take(buf, pos, keep))
 
 
 class FormPart(NamedTuple):
@@ -346,6 +351,14 @@ def _ext_value(value: str) -> str:
         return unquote_to_bytes(encoded).decode(charset)
     except UnicodeDecodeError:
         raise ProtocolError(400, "a Content-Disposition name* or filename* that is not RFC 5987") from None
+
+
+def _take(buf: bytes | bytearray, start: int, end: int) -> bytes:
+    """``buf[start:end]`` as bytes, copied once (a whole ``bytes`` buffer not at all)."""
+    if isinstance(buf, bytes):
+        return buf[start:end]
+    with memoryview(buf) as view:
+        return view[start:end].tobytes()
 
 
 def _text(value: bytes) -> str:
