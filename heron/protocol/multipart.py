@@ -46,6 +46,8 @@ _BOUNDARY: Final = re.compile(r"[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\
 _TOKEN: Final = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _PARAM_NAME: Final = re.compile(r"[!#$%&'+\-.^_`|~0-9a-z]+\*?")
 """A parameter name: a token, lower-cased, with the ``*`` of an RFC 5987 extended one."""
+_SHORT: Final = 4096
+"""Bytes left over that ``feed`` copies in front of a new piece as ``bytes``; more go into a bytearray."""
 _MAX_PADDING: Final = 256
 """Bytes allowed between a boundary and its line end (RFC 2046 lets senders pad it with white space)."""
 
@@ -119,12 +121,14 @@ class MultipartDecoder:
         self._pos = 0
         if pos == len(buf):  # all taken: the piece becomes the buffer, and content is handed out uncopied
             self._buf = data
-            return
-        if isinstance(buf, bytearray):  # what is left is short (a held-back tail, a header block on its way)
-            del buf[:pos]
-        else:
-            self._buf = buf = bytearray(buf[pos:])
-        buf += data
+        elif isinstance(buf, bytes) and len(buf) - pos <= _SHORT:  # a held-back tail, a boundary line
+            self._buf = buf[pos:] + data
+        else:  # a header block on its way: a bytearray, so that a trickle is not copied again and again
+            if isinstance(buf, bytes):
+                self._buf = buf = bytearray(buf[pos:])
+            else:
+                del buf[:pos]
+            buf += data
 
     def end(self) -> None:
         """The body is over: a ``ProtocolError`` 400 unless the close delimiter came."""
@@ -138,7 +142,10 @@ class MultipartDecoder:
         if self._error is not None:
             raise self._error
         try:
-            return self._next()
+            state = self._state
+            if state == _DATA:
+                return self._data()
+            return self._next(state)
         except ProtocolError as exc:
             self._fail(exc)
 
@@ -148,10 +155,7 @@ class MultipartDecoder:
         self._buf = b""
         raise exc
 
-    def _next(self) -> Event | object:
-        state = self._state
-        if state == _DATA:
-            return self._data()
+    def _next(self, state: int) -> Event | object:
         if state == _HEADERS:
             return self._headers()
         if state == _DELIMITER:
@@ -181,15 +185,15 @@ class MultipartDecoder:
         buf, pos = self._buf, self._pos
         if len(buf) - pos < 2:
             return NEED_DATA
-        if buf[pos:pos + 2] == b"--":
+        if buf.startswith(b"--", pos):
             self._state = _EPILOGUE
-            return self._next()
+            return self._next(_EPILOGUE)
         line_end = buf.find(b"\r\n", pos, pos + _MAX_PADDING + 2)
         if line_end < 0:
             if len(buf) - pos > _MAX_PADDING + 1:
                 raise ProtocolError(400, "multipart boundary followed by something other than a line end")
             return NEED_DATA
-        if buf[pos:line_end].strip(b" \t"):
+        if line_end > pos and buf[pos:line_end].strip(b" \t"):
             raise ProtocolError(400, "multipart boundary followed by something other than a line end")
         self._parts += 1
         if self._parts > self._max_parts:
@@ -203,7 +207,7 @@ class MultipartDecoder:
         if buf.startswith(b"\r\n", pos):  # no header fields at all
             end = pos
         else:
-            end = buf.find(b"\r\n\r\n", max(pos, self._scan_from))
+            end = buf.find(b"\r\n\r\n", self._scan_from)  # never before pos in this state
             if end < 0:
                 if len(buf) - pos > self._max_header_bytes + 1:  # one more: the CR of a line end on its way
                     raise ProtocolError(413, "multipart part headers too large")
@@ -232,7 +236,7 @@ class MultipartDecoder:
     def _data(self) -> Data | PartEnd | object:
         """Content up to the next delimiter; what could be the start of one is held back."""
         buf, pos, delimiter = self._buf, self._pos, self._delimiter
-        found = buf.find(delimiter, max(pos, self._scan_from))
+        found = buf.find(delimiter, self._scan_from)  # never before pos in this state
         if found == pos:
             self._pos = pos + len(delimiter)
             self._state = _DELIMITER
