@@ -22,6 +22,7 @@ from heron.serving import serve
 from heron.web import (
     App,
     FileResponse,
+    FormData,
     HTMLResponse,
     JSONResponse,
     MultiDict,
@@ -31,6 +32,7 @@ from heron.web import (
     StaticFiles,
     StreamingResponse,
     TextResponse,
+    UploadFile,
     WebSocket,
     WebSocketDisconnect,
 )
@@ -40,6 +42,7 @@ __version__ = "0.1.0"
 __all__ = [
     "App",
     "FileResponse",
+    "FormData",
     "HTTPError",
     "HTMLResponse",
     "JSONResponse",
@@ -55,6 +58,7 @@ __all__ = [
     "StaticFiles",
     "StreamingResponse",
     "TextResponse",
+    "UploadFile",
     "WebSocket",
     "WebSocketDisconnect",
     "serve",

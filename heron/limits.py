@@ -45,9 +45,34 @@ class Limits:
         "byte is read, and against the running total of chunked bodies.")
     max_form_fields: int = _limit(
         1000, "fields", "413 Content Too Large",
-        "Fields an urlencoded form body may hold; each is a string held while "
-        "the handler runs. PHP's max_input_vars and Django's "
-        "DATA_UPLOAD_MAX_NUMBER_FIELDS use the same 1000.")
+        "Fields an urlencoded form body may hold, and parts (fields and files) "
+        "a multipart body may hold; each is an object held while the handler "
+        "runs, a file part maybe an open file. PHP's max_input_vars, Django's "
+        "DATA_UPLOAD_MAX_NUMBER_FIELDS and Starlette's max_fields use 1000.")
+    max_form_field_bytes: int = _limit(
+        1024 * 1024, "bytes", "413 Content Too Large",
+        "A form field that is not a file (a value of an urlencoded body, a "
+        "multipart part without a filename) is held in memory as a string, so "
+        "it is capped on its own (CVE-2024-47874, CVE-2026-54283). Starlette's "
+        "max_part_size is the same 1 MiB.")
+    max_part_header_bytes: int = _limit(
+        8192, "bytes", "413 Content Too Large",
+        "The header block of one multipart part; browsers send about 100 "
+        "bytes (a Content-Disposition and a Content-Type) and a long file name "
+        "fits many times over (GHSA-pp6c-gr5w-3c5g).")
+    max_part_headers: int = _limit(
+        16, "fields", "413 Content Too Large",
+        "Header fields in one multipart part; browsers send two.")
+    max_upload_bytes: int = _limit(
+        16 * 1024 * 1024, "bytes", "413 Content Too Large",
+        "One uploaded file of a multipart form. The whole body is capped by "
+        "max_body_bytes first, so an upload endpoint raises both; this one "
+        "keeps a many-file form from spending it all on one file.")
+    upload_memory_bytes: int = _limit(
+        1024 * 1024, "bytes", "the file moves to a temporary file on disk",
+        "An uploaded file is kept in memory up to this size, then written to "
+        "an unnamed temporary file (removed when the request ends), so an "
+        "upload costs about this much memory whatever its size.")
     max_ranges: int = _limit(
         16, "ranges", "the whole file is sent (200) instead",
         "Ranges in one Range request to static files; thousands of tiny or "

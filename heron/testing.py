@@ -221,9 +221,12 @@ class TestClient:
 
     async def _send(self, head: RequestHead, raw: bytes, client: tuple[str, int]) -> TestResponse:
         request = Request(head, _MemoryBody(raw), client=client, scheme=self.scheme, loop=self._loop)
-        response: Response = await self._served.handle(request)
-        validate_headers(response.headers)
-        body = await _collect(response)
+        try:
+            response: Response = await self._served.handle(request)
+            validate_headers(response.headers)
+            body = await _collect(response)
+        finally:
+            request.close()  # as the server does once the exchange is over
         if head.method == "HEAD" or response.status in (204, 304):
             body = b""
         self._store_cookies(response.headers)

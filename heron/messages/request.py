@@ -19,17 +19,21 @@ import asyncio
 import codecs
 import json
 from collections.abc import AsyncIterator
-from typing import Any, NoReturn
+from collections.abc import Coroutine
+from typing import Any, NoReturn, TypeVar
 from urllib.parse import unquote
 
 from heron.errors import HTTPError
 from heron.limits import DEFAULT_LIMITS, Limits
 from heron.messages.contracts import BodyStream, Upgrader, WebSocketChannel
 from heron.messages.cookies import parse_cookie_header
-from heron.messages.query import MultiDict, TooManyFields, parse_urlencoded
+from heron.messages.forms import FormData, decode_urlencoded, form_kind, read_multipart
+from heron.messages.query import MultiDict, parse_urlencoded
 from heron.protocol.events import RequestHead
 from heron.protocol.headers import Headers, parse_media_type
 from heron.protocol.wshandshake import is_upgrade
+
+T = TypeVar("T")
 
 
 class Request:
@@ -44,7 +48,7 @@ class Request:
 
     __slots__ = (
         "head", "headers", "client", "server", "scheme", "path_params", "root_path", "_body_stream", "_body", "_loop", "_path",
-        "_query", "_cookies", "_streamed", "limits", "_upgrader",
+        "_query", "_cookies", "_streamed", "limits", "_upgrader", "_form",
     )
 
     def __init__(
@@ -62,7 +66,7 @@ class Request:
     ) -> None:
         self.head = head
         self.limits = limits
-        """The server's caps; ``form()`` reads ``max_form_fields`` from them."""
+        """The server's caps; ``form()`` reads the form limits from them."""
         self.headers = Headers(head.headers)
         self.client = client
         self.server = server
@@ -76,10 +80,11 @@ class Request:
         self._body: bytes | None = None
         self._loop = loop
         self._path: str | None = None
-        self._query: MultiDict | None = None
+        self._query: MultiDict[str] | None = None
         self._cookies: dict[str, str] | None = None
         self._streamed = False
         self._upgrader = upgrader
+        self._form: FormData | None = None
 
     @property
     def method(self) -> str:
@@ -104,7 +109,7 @@ class Request:
         return self.head.query
 
     @property
-    def query(self) -> MultiDict:
+    def query(self) -> MultiDict[str]:
         """The query string as a multi-valued, case-sensitive mapping (decoded as UTF-8).
 
         ``request.query.get("page", "1")`` is the first value or the
@@ -255,16 +260,22 @@ class Request:
         """
         if self._body is not None:
             return self._body
+        return self._wait_for(self.body(), "Request.read() blocks: use 'await request.body()' in async handlers")
+
+    def _wait_for(self, coroutine: Coroutine[Any, Any, T], on_loop: str) -> T:
+        """Run ``coroutine`` on the request's event loop and block this (thread-pool) thread until it is done."""
         loop = self._loop
         if loop is None:
+            coroutine.close()
             raise RuntimeError("this request has no event loop to read its body from")
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
         if running is loop:
-            raise RuntimeError("Request.read() blocks: use 'await request.body()' in async handlers")
-        return asyncio.run_coroutine_threadsafe(self.body(), loop).result()
+            coroutine.close()
+            raise RuntimeError(on_loop)
+        return asyncio.run_coroutine_threadsafe(coroutine, loop).result()
 
     async def text(self) -> str:
         """The body decoded with the Content-Type's charset (UTF-8 when none is given).
@@ -293,20 +304,44 @@ class Request:
         """``json()`` for plain ``def`` handlers (blocks like ``read()``)."""
         return decode_json(self.read(), self.headers.get("content-type"))
 
-    async def form(self, max_fields: int | None = None) -> MultiDict:
-        """The fields of an ``application/x-www-form-urlencoded`` body.
+    async def form(self, **limits: int) -> FormData:
+        """The fields and files of a form body: ``application/x-www-form-urlencoded`` or ``multipart/form-data``.
 
-        Raises ``HTTPError`` 415 for any other Content-Type (including
-        ``multipart/form-data``, which is not supported yet) and 413 when
-        the body holds more than ``max_fields`` fields (default: the
-        server's ``max_form_fields`` limit).
+        Fields are ``str``, files ``UploadFile`` (docs/forms.md). A
+        multipart body is read as it arrives, files spooled to disk past
+        ``upload_memory_bytes``, and closed when the request ends. Raises
+        ``HTTPError`` 415 for any other Content-Type, 413 past a form limit
+        (``max_form_fields``, ``max_form_field_bytes``, ``max_upload_bytes``,
+        ``max_part_header_bytes``, ``max_part_headers``) and 400 for a
+        malformed multipart body. Read once and kept.
+
+        Keyword arguments replace those form limits for this call (an
+        upload route may take ``max_upload_bytes=2**30``); the body as a
+        whole stays within the server's ``max_body_bytes``.
         """
-        return decode_form(await self.body(), self.headers.get("content-type"),
-                           max_fields or self.limits.max_form_fields)
+        form = self._form
+        if form is None:
+            content_type = self.headers.get("content-type")
+            caps = self.limits.replace(**limits) if limits else self.limits
+            if form_kind(content_type) == "urlencoded":
+                form = decode_urlencoded(await self.body(), caps)
+            else:
+                assert content_type is not None
+                form = await read_multipart(self.stream(), content_type, caps)
+            self._form = form
+        return form
 
-    def read_form(self, max_fields: int | None = None) -> MultiDict:
+    def read_form(self, **limits: int) -> FormData:
         """``form()`` for plain ``def`` handlers (blocks like ``read()``)."""
-        return decode_form(self.read(), self.headers.get("content-type"), max_fields or self.limits.max_form_fields)
+        if self._form is not None:
+            return self._form
+        return self._wait_for(self.form(**limits), "Request.read_form() blocks: use 'await request.form()' in async handlers")
+
+    def close(self) -> None:
+        """Release what reading the request took: the uploaded files' content. The server calls it
+        once the response is sent (or the exchange failed); calling it again does nothing."""
+        if self._form is not None:
+            self._form.close()
 
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.head.target}>"
@@ -355,16 +390,3 @@ def decode_json(body: bytes, content_type: str | None) -> Any:
 
 def _refuse_constant(name: str) -> NoReturn:
     raise ValueError("NaN and Infinity are not JSON")
-
-
-def decode_form(body: bytes, content_type: str | None, max_fields: int = DEFAULT_LIMITS.max_form_fields) -> MultiDict:
-    """The fields of an urlencoded form body (see ``heron.messages.query.parse_urlencoded``)."""
-    media_type = parse_media_type(content_type)[0] if content_type else ""
-    if media_type == "multipart/form-data":
-        raise HTTPError(415, "multipart/form-data is not supported yet; send application/x-www-form-urlencoded")
-    if media_type != "application/x-www-form-urlencoded":
-        raise HTTPError(415, "expected Content-Type: application/x-www-form-urlencoded")
-    try:
-        return parse_urlencoded(body, max_fields)
-    except TooManyFields:
-        raise HTTPError(413, f"too many form fields (the limit is {max_fields})") from None

@@ -38,12 +38,17 @@ logger = logging.getLogger("heron.error")
 
 
 async def exchange(conn: HTTPConnection, request: Request) -> None:
-    """Run the handler for ``request`` and send its response; a bug here costs one connection, not the server."""
+    """Run the handler for ``request`` and send its response; a bug here costs one connection, not the server.
+
+    However it ends, the request's uploaded files are closed (and so removed) here.
+    """
     try:
         await _respond(conn, request)
     except Exception:
         logger.exception("internal error on a connection from %s", conn.client[0])
         conn.abort()
+    finally:
+        request.close()
 
 
 async def _respond(conn: HTTPConnection, request: Request) -> None:

@@ -1,6 +1,7 @@
 """heron.web: the framework a heron user writes against (App, Request, Response)."""
 
 from heron.messages.fileresponse import FileResponse
+from heron.messages.forms import FormData
 from heron.messages.query import MultiDict
 from heron.messages.request import Request
 from heron.messages.response import (
@@ -11,6 +12,7 @@ from heron.messages.response import (
     StreamingResponse,
     TextResponse,
 )
+from heron.messages.uploads import UploadFile
 from heron.web.app import App
 from heron.web.static import StaticFiles
 from heron.web.websocket import WebSocket, WebSocketDisconnect
@@ -18,6 +20,7 @@ from heron.web.websocket import WebSocket, WebSocketDisconnect
 __all__ = [
     "App",
     "FileResponse",
+    "FormData",
     "HTMLResponse",
     "JSONResponse",
     "MultiDict",
@@ -27,6 +30,7 @@ __all__ = [
     "StaticFiles",
     "StreamingResponse",
     "TextResponse",
+    "UploadFile",
     "WebSocket",
     "WebSocketDisconnect",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from heron.messages.query import MultiDict, TooManyFields, parse_urlencoded
+from heron.messages.query import MultiDict, FormTooLarge, parse_urlencoded
 
 
 @pytest.mark.parametrize(
@@ -37,10 +37,19 @@ def test_raw_utf8_bytes_in_a_body_are_decoded() -> None:
 
 def test_field_limit_counts_empty_fields_too() -> None:
     assert len(parse_urlencoded("a=1&" * 9 + "a=1", max_fields=10).get_all("a")) == 10
-    with pytest.raises(TooManyFields):
+    with pytest.raises(FormTooLarge):
         parse_urlencoded("a=1&" * 10 + "a=1", max_fields=10)
-    with pytest.raises(TooManyFields):
+    with pytest.raises(FormTooLarge):
         parse_urlencoded("&" * 10, max_fields=10)
+
+
+def test_field_size_limit_counts_decoded_name_and_value() -> None:
+    """Escapes are counted as the bytes they decode to: ``%41`` is one byte held, not three."""
+    assert parse_urlencoded("ab=" + "%41" * 8, max_field_bytes=10)["ab"] == "A" * 8
+    with pytest.raises(FormTooLarge):
+        parse_urlencoded("ab=" + "%41" * 9, max_field_bytes=10)
+    with pytest.raises(FormTooLarge):
+        parse_urlencoded("x=1&" + "n" * 11, max_field_bytes=10)  # a name alone counts too
 
 
 def test_multidict_get_gives_the_first_value_and_get_all_every_value() -> None:
