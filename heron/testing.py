@@ -223,6 +223,7 @@ class TestClient:
         request = Request(head, _MemoryBody(raw), client=client, scheme=self.scheme, loop=self._loop)
         try:
             response: Response = await self._served.handle(request)
+            response.settle_cookies(self.scheme == "https")
             validate_headers(response.headers)
             body = await _collect(response)
         finally:

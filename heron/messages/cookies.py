@@ -68,7 +68,7 @@ def set_cookie_header(
     path: str | None = "/",
     domain: str | None = None,
     secure: bool = False,
-    httponly: bool = False,
+    httponly: bool = True,
     samesite: str | None = "lax",
     partitioned: bool = False,
 ) -> str:
@@ -126,7 +126,7 @@ def delete_cookie_header(
     path: str | None = "/",
     domain: str | None = None,
     secure: bool = False,
-    httponly: bool = False,
+    httponly: bool = True,
     samesite: str | None = "lax",
 ) -> str:
     """A ``Set-Cookie`` value that makes the browser drop cookie ``name``.
@@ -156,6 +156,14 @@ def _attribute(what: str, value: str) -> str:
     if _ATTRIBUTE.fullmatch(value) is None:
         raise ValueError(f"invalid cookie {what} {value!r}: no ';' or control characters allowed")
     return value
+
+
+def needs_secure(name: str, samesite: str | None, partitioned: bool) -> bool:
+    """Whether browsers drop this cookie unless it is ``Secure``: a ``__Secure-`` or ``__Host-`` name
+    (RFC 6265bis section 4.1.3), ``SameSite=None``, or ``Partitioned`` (CHIPS)."""
+    lowered = name.lower()
+    return (lowered.startswith(("__secure-", "__host-")) or partitioned
+            or (samesite is not None and samesite.lower() == "none"))
 
 
 def _check_prefix(name: str, secure: bool, path: str | None, domain: str | None) -> None:

@@ -29,6 +29,7 @@ from heron.messages.contracts import BodyStream, Upgrader, WebSocketChannel
 from heron.messages.cookies import parse_cookie_header
 from heron.messages.forms import FormData, decode_urlencoded, form_kind, read_multipart
 from heron.messages.query import MultiDict, parse_urlencoded
+from heron.messages.session import Session
 from heron.protocol.events import RequestHead
 from heron.protocol.headers import Headers, parse_media_type
 from heron.protocol.wshandshake import is_upgrade
@@ -48,7 +49,7 @@ class Request:
 
     __slots__ = (
         "head", "headers", "client", "server", "scheme", "path_params", "root_path", "_body_stream", "_body", "_loop", "_path",
-        "_query", "_cookies", "_streamed", "limits", "_upgrader", "_form",
+        "_query", "_cookies", "_streamed", "limits", "_upgrader", "_form", "_session",
     )
 
     def __init__(
@@ -85,6 +86,7 @@ class Request:
         self._streamed = False
         self._upgrader = upgrader
         self._form: FormData | None = None
+        self._session: Session | None = None
 
     @property
     def method(self) -> str:
@@ -133,6 +135,22 @@ class Request:
         if cookies is None:
             cookies = self._cookies = parse_cookie_header(self.headers.get_all("cookie"))
         return cookies
+
+    @property
+    def session(self) -> Session:
+        """The client's session (``heron.web.sessions``); ``RuntimeError`` if no session middleware runs."""
+        if self._session is None:
+            raise RuntimeError("request.session needs the session middleware: app.add_middleware(sessions(...))")
+        return self._session
+
+    @session.setter
+    def session(self, session: Session) -> None:
+        self._session = session
+
+    @property
+    def has_session(self) -> bool:
+        """Whether a session middleware gave this request a session."""
+        return self._session is not None
 
     @property
     def host(self) -> str:

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, Final
 from urllib.parse import quote
 
 from heron.blocking import run_blocking
 from heron.errors import reason_phrase
-from heron.messages.cookies import delete_cookie_header, set_cookie_header
+from heron.messages.cookies import delete_cookie_header, needs_secure, set_cookie_header
 from heron.protocol.writer import HeaderError, validate_headers
 
 TEXT = "text/plain; charset=utf-8"
@@ -58,7 +58,7 @@ class Response:
     server's to set.
     """
 
-    __slots__ = ("status", "headers", "body")
+    __slots__ = ("status", "headers", "body", "https_cookies")
 
     def __init__(
         self,
@@ -69,6 +69,9 @@ class Response:
     ) -> None:
         self.status = status
         self.headers: list[tuple[str, str]] = header_list(headers)
+        self.https_cookies: list[str] | None = None
+        """``Set-Cookie`` values that get ``Secure`` if the response goes out over HTTPS (``set_cookie``'s
+        ``secure=None``); the server settles them (``settle_cookies``) once it knows the scheme."""
         if isinstance(body, str):
             body = body.encode("utf-8")
             if content_type is None:
@@ -100,21 +103,27 @@ class Response:
         expires: datetime | float | None = None,
         path: str | None = "/",
         domain: str | None = None,
-        secure: bool = False,
-        httponly: bool = False,
+        secure: bool | None = None,
+        httponly: bool = True,
         samesite: str | None = "lax",
         partitioned: bool = False,
     ) -> None:
         """Add a ``Set-Cookie`` header (one per cookie, RFC 6265 section 3).
 
+        The defaults are the safe ones: ``HttpOnly`` (no script can read
+        it), ``SameSite=Lax`` (not sent on cross-site subresource requests
+        and form posts), ``Path=/``, and ``secure=None``, which means
+        ``Secure`` when the request came over HTTPS (directly, or through a
+        trusted proxy that says so) and not over plain HTTP, where a
+        browser would drop a Secure cookie. ``True`` or ``False`` decide
+        for every scheme; a ``__Secure-`` or ``__Host-`` name,
+        ``samesite="none"`` and ``partitioned`` always mean ``Secure``.
         The value is sent as given, never quoted or encoded: it must be
         RFC 6265 cookie-octets, else ``ValueError`` (see
-        ``heron.messages.cookies`` for every rule enforced, such as
-        ``samesite="none"`` requiring ``secure=True``).
+        ``heron.messages.cookies`` for every rule enforced).
         """
-        self.headers.append(("Set-Cookie", set_cookie_header(
-            name, value, max_age=max_age, expires=expires, path=path, domain=domain, secure=secure,
-            httponly=httponly, samesite=samesite, partitioned=partitioned)))
+        self._add_cookie(set_cookie_header, name, secure, samesite, partitioned, value=value, max_age=max_age,
+                         expires=expires, path=path, domain=domain, httponly=httponly)
 
     def delete_cookie(
         self,
@@ -122,17 +131,40 @@ class Response:
         path: str | None = "/",
         domain: str | None = None,
         *,
-        secure: bool = False,
-        httponly: bool = False,
+        secure: bool | None = None,
+        httponly: bool = True,
         samesite: str | None = "lax",
     ) -> None:
         """Tell the browser to drop cookie ``name``: an empty value that expired in 1970.
 
         ``path`` and ``domain`` must be those the cookie was set with, or
-        the browser keeps it.
+        the browser keeps it; ``secure`` works as in ``set_cookie``.
         """
-        self.headers.append(("Set-Cookie", delete_cookie_header(
-            name, path=path, domain=domain, secure=secure, httponly=httponly, samesite=samesite)))
+        self._add_cookie(delete_cookie_header, name, secure, samesite, False, path=path, domain=domain,
+                         httponly=httponly)
+
+    def _add_cookie(self, render: Callable[..., str], name: str, secure: bool | None, samesite: str | None,
+                    partitioned: bool, **attributes: Any) -> None:
+        if secure is None and needs_secure(name, samesite, partitioned):
+            secure = True
+        extra = {"partitioned": partitioned} if partitioned else {}
+        value = render(name, secure=bool(secure), samesite=samesite, **attributes, **extra)
+        self.headers.append(("Set-Cookie", value))
+        if secure is None:
+            if self.https_cookies is None:
+                self.https_cookies = []
+            self.https_cookies.append(value)
+
+    def settle_cookies(self, https: bool) -> None:
+        """Give the cookies set with ``secure=None`` their ``Secure`` attribute if ``https``.
+
+        The server calls it just before sending, when it knows the scheme the
+        request came over; a response that is never sent keeps them as set.
+        """
+        waiting, self.https_cookies = self.https_cookies, None
+        if https and waiting:
+            self.headers = [("Set-Cookie", f"{value}; Secure") if name == "Set-Cookie" and value in waiting
+                            else (name, value) for name, value in self.headers]
 
     def header(self, name: str) -> str | None:
         """The first value of header ``name``, case-insensitively."""

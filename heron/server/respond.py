@@ -70,6 +70,8 @@ async def _respond(conn: HTTPConnection, request: Request) -> None:
         return
     if conn.gone:
         return
+    if response.https_cookies is not None:  # cookies set with secure=None: Secure only over HTTPS
+        response.settle_cookies(request.scheme == "https")
     try:
         status, size = await send(conn, head, response)
     except ClientDisconnected:

@@ -17,7 +17,7 @@ import trustme
 from websockets.sync.client import connect
 
 from .conftest import Serve
-from .support import ResponseReader, Server, get, recv_until_close
+from .support import ResponseReader, Server, app_spec, get, recv_until_close
 
 
 @pytest.fixture(scope="module")
@@ -177,3 +177,16 @@ def test_a_websocket_over_tls(tls_server: Server, ca: trustme.CA) -> None:
         for message in ["secret", os.urandom(100_000)]:
             ws.send(message)
             assert ws.recv(timeout=5) == message
+
+
+def test_cookies_are_secure_by_default_over_https_only(serve: Serve, ca: trustme.CA, ca_file: str,
+                                                        tmp_path: Path) -> None:
+    """``set_cookie(secure=None)``, the default, is ``Secure`` exactly when the request came over HTTPS."""
+    app = app_spec("reqresp")
+    https = serve(*tls_flags(ca, tmp_path), app=app)
+    plain = serve(app=app)
+    over_tls = requests.get(https.url("/cookies/set"), verify=ca_file, timeout=5).headers["Set-Cookie"]
+    over_tcp = requests.get(plain.url("/cookies/set"), timeout=5).headers["Set-Cookie"]
+    assert over_tls == "sid=abc123; Path=/; HttpOnly; SameSite=Lax; Secure, " \
+        "theme=dark; Max-Age=3600; Path=/; HttpOnly; SameSite=Lax; Secure"
+    assert over_tcp == "sid=abc123; Path=/; HttpOnly; SameSite=Lax, theme=dark; Max-Age=3600; Path=/; HttpOnly; SameSite=Lax"

@@ -51,8 +51,8 @@ def test_names_are_case_sensitive() -> None:
 # -- serialising ----------------------------------------------------------------------
 
 
-def test_defaults_are_path_root_and_samesite_lax() -> None:
-    assert set_cookie_header("sid", "abc") == "sid=abc; Path=/; SameSite=Lax"
+def test_defaults_are_path_root_httponly_and_samesite_lax() -> None:
+    assert set_cookie_header("sid", "abc") == "sid=abc; Path=/; HttpOnly; SameSite=Lax"
 
 
 def test_every_attribute_in_order() -> None:
@@ -80,7 +80,7 @@ def test_expires_out_of_range_is_a_value_error() -> None:
 
 
 def test_path_none_and_samesite_none_leave_the_attributes_out() -> None:
-    assert set_cookie_header("a", "b", path=None, samesite=None) == "a=b"
+    assert set_cookie_header("a", "b", path=None, samesite=None, httponly=False) == "a=b"
 
 
 def test_samesite_is_case_insensitive() -> None:
@@ -101,7 +101,7 @@ def test_invalid_values_are_refused_not_quoted(value: str) -> None:
 
 def test_every_cookie_octet_is_accepted() -> None:
     octets = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in '",;\\')
-    assert set_cookie_header("a", octets, samesite=None) == f"a={octets}; Path=/"
+    assert set_cookie_header("a", octets, samesite=None, httponly=False) == f"a={octets}; Path=/"
 
 
 @pytest.mark.parametrize("field", ["path", "domain"])
@@ -114,7 +114,7 @@ def test_path_and_domain_with_semicolon_or_controls_are_refused(field: str, valu
 def test_samesite_none_requires_secure() -> None:
     with pytest.raises(ValueError, match="requires secure"):
         set_cookie_header("a", "b", samesite="none")
-    assert set_cookie_header("a", "b", samesite="none", secure=True).endswith("Secure; SameSite=None")
+    assert set_cookie_header("a", "b", samesite="none", secure=True).endswith("Secure; HttpOnly; SameSite=None")
 
 
 def test_partitioned_requires_secure() -> None:
@@ -147,12 +147,13 @@ def test_host_prefix_requires_secure_root_path_and_no_domain(kwargs: dict[str, o
 
 
 def test_host_prefix_accepted_when_its_rules_hold() -> None:
-    assert set_cookie_header("__Host-id", "1", secure=True) == "__Host-id=1; Path=/; Secure; SameSite=Lax"
+    assert set_cookie_header("__Host-id", "1", secure=True) == "__Host-id=1; Path=/; Secure; HttpOnly; SameSite=Lax"
 
 
 def test_delete_cookie_sends_an_empty_value_that_has_already_expired() -> None:
     assert delete_cookie_header("sid", path="/app", domain="example.com") == (
-        "sid=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Domain=example.com; Path=/app; SameSite=Lax")
+        "sid=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Domain=example.com; Path=/app; HttpOnly; "
+        "SameSite=Lax")
 
 
 def test_set_cookie_output_reads_back_through_the_parser() -> None:

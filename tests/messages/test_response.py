@@ -174,15 +174,39 @@ def test_add_and_set_header_validate() -> None:
 def test_each_cookie_is_its_own_set_cookie_header() -> None:
     response = JSONResponse({})
     response.set_cookie("a", "1")
-    response.set_cookie("b", "2", max_age=60, secure=True, httponly=True, samesite="strict")
+    response.set_cookie("b", "2", max_age=60, secure=True, httponly=False, samesite="strict")
     assert set_cookies(response) == [
-        "a=1; Path=/; SameSite=Lax", "b=2; Max-Age=60; Path=/; Secure; HttpOnly; SameSite=Strict"]
+        "a=1; Path=/; HttpOnly; SameSite=Lax", "b=2; Max-Age=60; Path=/; Secure; SameSite=Strict"]
+
+
+def test_secure_none_means_secure_when_the_response_goes_out_over_https() -> None:
+    for https, suffix in ((True, "; Secure"), (False, "")):
+        response = Response(b"")
+        response.set_cookie("a", "1")
+        response.set_cookie("b", "2", secure=False)
+        response.delete_cookie("c")
+        response.settle_cookies(https)
+        assert set_cookies(response) == [
+            "a=1; Path=/; HttpOnly; SameSite=Lax" + suffix, "b=2; Path=/; HttpOnly; SameSite=Lax",
+            "c=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/; HttpOnly; SameSite=Lax" + suffix]
+
+
+def test_names_and_attributes_that_need_secure_get_it_on_any_scheme() -> None:
+    response = Response(b"")
+    response.set_cookie("__Host-id", "1")
+    response.set_cookie("__Secure-id", "2")
+    response.set_cookie("x", "3", samesite="none")
+    response.set_cookie("y", "4", partitioned=True)
+    response.settle_cookies(False)
+    assert all("; Secure" in value for value in set_cookies(response))
+    with pytest.raises(ValueError, match="__Host-"):
+        response.set_cookie("__Host-id", "1", secure=False)
 
 
 def test_set_cookie_expires_is_an_imf_fixdate() -> None:
     response = Response(b"")
     response.set_cookie("a", "1", expires=datetime(2030, 1, 2, 3, 4, 5, tzinfo=timezone.utc))
-    assert set_cookies(response) == ["a=1; Expires=Wed, 02 Jan 2030 03:04:05 GMT; Path=/; SameSite=Lax"]
+    assert set_cookies(response) == ["a=1; Expires=Wed, 02 Jan 2030 03:04:05 GMT; Path=/; HttpOnly; SameSite=Lax"]
 
 
 def test_set_cookie_refuses_invalid_values_and_insecure_samesite_none() -> None:
@@ -190,14 +214,15 @@ def test_set_cookie_refuses_invalid_values_and_insecure_samesite_none() -> None:
     with pytest.raises(ValueError):
         response.set_cookie("a", "has space")
     with pytest.raises(ValueError):
-        response.set_cookie("a", "1", samesite="none")
+        response.set_cookie("a", "1", samesite="none", secure=False)
     assert set_cookies(response) == []
 
 
 def test_delete_cookie() -> None:
     response = RedirectResponse("/", 303)
     response.delete_cookie("sid", path="/app")
-    assert set_cookies(response) == ["sid=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/app; SameSite=Lax"]
+    assert set_cookies(response) == [
+        "sid=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/app; HttpOnly; SameSite=Lax"]
 
 
 # -- what handlers may return ----------------------------------------------------------------------
