@@ -174,6 +174,15 @@ class Response:
                 return v
         return None
 
+    def vary(self, name: str) -> None:
+        """Say the response depends on request field ``name``: added to ``Vary`` unless already listed
+        there (or ``*`` is), never replacing what others put in it (RFC 9110 section 12.5.5)."""
+        lname = name.lower()
+        for field, value in self.headers:
+            if field.lower() == "vary" and any(item.strip().lower() in (lname, "*") for item in value.split(",")):
+                return
+        self.headers.append(("Vary", name))
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.status}>"
 

@@ -181,11 +181,11 @@ class _CorsPolicy:
     def mark(self, response: Response, origin: str) -> None:
         """Add the fields an actual (not preflight) response from ``origin`` needs."""
         if self.allows(origin):
-            response.headers.extend(self.origin_fields(origin))
+            response.headers.extend(field for field in self.origin_fields(origin) if field[0] != "Vary")
             if self.exposed:
                 response.headers.append(("Access-Control-Expose-Headers", self.exposed))
-        elif not self.any_origin:
-            response.headers.append(("Vary", "Origin"))
+        if not self.any_origin:
+            response.vary("Origin")
 
 
 # -- authentication --------------------------------------------------------------
