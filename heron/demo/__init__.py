@@ -6,65 +6,33 @@ files from ``heron/demo/static/`` (a stylesheet, scripts, an icon, and a
 page sent exactly as it is on disk). The script asks ``/api/data`` for
 JSON and writes the answer into the home page, so one visit exercises
 HTML, CSS, JavaScript and an API call. ``/chat`` is a chat room over a
-WebSocket (``heron/demo/chat.py``).
+WebSocket (``heron/demo/chat.py``), ``/upload`` takes files
+(``uploads.py``), ``/login`` keeps a session (``account.py``).
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 from html import escape
 
+from heron.demo.account import add_account
 from heron.demo.chat import MAX_NAME, MAX_TEXT, add_chat
+from heron.demo.layout import page
+from heron.demo.uploads import add_uploads
 from heron.errors import HTTPError
 from heron.web import App, HTMLResponse, Request
+from heron.web.csrf import csrf_protection
 from heron.web.middleware import basic_auth, bearer_auth, cors
+from heron.web.sessions import sessions
 
 app = App()
-
-NAV = [
-    ("/", "Home"),
-    ("/about", "About"),
-    ("/user/ada", "Hello, ada"),
-    ("/api/data", "JSON"),
-    ("/chat", "Chat"),
-    ("/static/page.html", "A static page"),
-]
-
-LAYOUT = """<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title} · heron</title>
-<link rel="icon" href="/static/favicon.svg">
-<link rel="stylesheet" href="/static/style.css">
-<script src="/static/app.js" defer></script>
-</head>
-<body>
-<header>
-<a class="brand" href="/">heron</a>
-<nav>{nav}</nav>
-</header>
-<main>
-{content}
-</main>
-<footer>Served by heron, an HTTP/1.1 server written in pure Python.</footer>
-</body>
-</html>
-"""
-
-
-def page(title: str, content: str, here: str = "") -> HTMLResponse:
-    """``content`` inside the site's layout. It is HTML: escape what came from the request.
-
-    ``here`` is the path of the current page, which the menu marks.
-    """
-    links = []
-    for href, label in NAV:
-        current = ' aria-current="page"' if href == here else ""
-        links.append(f'<a href="{href}"{current}>{label}</a>')
-    return HTMLResponse(LAYOUT.format(title=escape(title), nav="\n".join(links), content=content))
-
+app.add_middleware(sessions(os.environ.get("HERON_DEMO_SECRET") or secrets.token_urlsafe(32)))
+"""Sessions in a signed cookie. The key is new each time the demo starts (signing out everyone) unless
+``HERON_DEMO_SECRET`` names one; with --workers, set it, so that every worker knows the others' cookies."""
+app.add_middleware(csrf_protection(exempt=["/api/{rest:path}"]))
+"""Every POST needs the session's token and must come from this site; the API, which any page may
+call (CORS), is exempt: it changes nothing and takes no cookies' word for anything."""
 
 @app.get("/")
 async def home(request: Request) -> HTMLResponse:
@@ -78,6 +46,8 @@ over HTTP/1.1.</p>
 <li><a href="/user/ada">/user/ada</a>: part of the address becomes an argument. Try your own name.</li>
 <li><a href="/api/data">/api/data</a>: JSON, the kind of answer a script asks for.</li>
 <li><a href="/chat">/chat</a>: a chat room over a WebSocket. Open it in two windows.</li>
+<li><a href="/upload">/upload</a>: send files with a progress bar; the server tells you their SHA-256.</li>
+<li><a href="/login">/login</a>: sign in, and a session counts your visits until you sign out.</li>
 <li><a href="/static/page.html">/static/page.html</a>: a file, sent as it is on disk.</li>
 <li><a href="/admin/">/admin/</a>: a page behind a password (user <code>admin</code>,
 password <code>heron</code>).</li>
@@ -149,6 +119,8 @@ so the server can send you a message the moment someone writes one
 
 
 add_chat(app)
+add_uploads(app)
+add_account(app)
 
 # -- the API: a sub-app with CORS, and a part that needs a token ---------------------
 

@@ -12,6 +12,7 @@ from heron.messages.response import (
     StreamingResponse,
     TextResponse,
 )
+from heron.messages.session import Session
 from heron.messages.uploads import UploadFile
 from heron.web.app import App
 from heron.web.static import StaticFiles
@@ -27,6 +28,7 @@ __all__ = [
     "RedirectResponse",
     "Request",
     "Response",
+    "Session",
     "StaticFiles",
     "StreamingResponse",
     "TextResponse",

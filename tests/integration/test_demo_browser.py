@@ -3,13 +3,17 @@
 What only a browser can tell: that the stylesheet was applied, that the
 script ran and its fetch of /api/data succeeded, that a click on a link
 leads to the right page, that two pages talk to each other through the
-chat room's WebSockets, and that nothing failed on the way (no console
-error, no failed load). Skips when Chromium or ChromeDriver is missing;
+chat room's WebSockets, that a file sent through the upload page comes
+back with the right hash, that signing in and out works with the
+browser's own cookie handling, and that nothing failed on the way (no
+console error, no failed load). Skips when Chromium or ChromeDriver is missing;
 ``scripts/test`` installs both when it runs as root.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 from pathlib import Path
 
 import pytest
@@ -89,6 +93,60 @@ def test_two_pages_talk_to_each_other_through_the_chat_room(serve: Serve, tmp_pa
 
         assert_no_console_errors(ada)
         assert_no_console_errors(grace)
+
+
+def test_a_file_uploaded_through_the_page_comes_back_with_its_hash(serve: Serve, tmp_path: Path) -> None:
+    server = serve(app=None)
+    content = os.urandom(3 * 1024 * 1024 + 17)  # past the memory threshold: spooled to disk on the way
+    upload = tmp_path / "résumé 2026.bin"
+    upload.write_bytes(content)
+    small = tmp_path / "note.txt"
+    small.write_bytes(b"hello from the browser test\n")
+    (tmp_path / "profile").mkdir()
+    with chromium(tmp_path / "profile") as browser:
+        browser.get(server.url("/upload"))
+        browser.type(browser.find("#upload-files"), f"{upload}\n{small}")
+        browser.click(browser.find("#upload-form button"))
+        browser.wait_for(lambda: browser.script("return document.body.dataset.upload") == "done",
+                         timeout=15, what="the upload finished")
+        rows = [[browser.text(cell) for cell in browser.find_all(f"tr.upload-file:nth-of-type({i}) td")]
+                for i in (2, 3)]
+        assert rows == [["résumé 2026.bin", str(len(content)), hashlib.sha256(content).hexdigest()],
+                        ["note.txt", "28", hashlib.sha256(b"hello from the browser test\n").hexdigest()]]
+        assert browser.script("return document.getElementById('upload-progress').value") == 100
+        assert_no_console_errors(browser)
+
+
+def test_sign_in_count_visits_and_sign_out(serve: Serve, tmp_path: Path) -> None:
+    server = serve(app=None)
+    with chromium(tmp_path) as browser:
+        browser.get(server.url("/account"))
+        browser.wait_for(lambda: browser.url == server.url("/login"), what="sent to the sign-in page")
+        assert browser.text(browser.find(".flash")) == "Sign in first."
+        browser.type(browser.find("input[name=name]"), "Ada")
+        browser.type(browser.find("input[name=password]"), "wrong")
+        browser.click(browser.find("#login-form button"))
+        browser.wait_for(lambda: "Wrong name or password." in browser.text(browser.find("main")),
+                         what="a wrong password refused")
+
+        browser.type(browser.find("input[name=name]"), "Ada")
+        browser.type(browser.find("input[name=password]"), "heron")
+        browser.click(browser.find("#login-form button"))
+        browser.wait_for(lambda: browser.url == server.url("/account"), what="signed in")
+        assert browser.text(browser.find("#account-user")) == "Ada"
+        assert browser.text(browser.find(".flash")) == "Welcome, Ada."
+        assert browser.text(browser.find("#account-visits")) == "1"
+        browser.get(server.url("/account"))
+        assert browser.text(browser.find("#account-visits")) == "2"
+        assert not browser.find_all(".flash")  # a flash is shown once
+        assert browser.script("return document.cookie") == ""  # HttpOnly: no script can read the session
+
+        browser.click(browser.find("#logout-form button"))
+        browser.wait_for(lambda: browser.url == server.url("/login"), what="signed out")
+        assert browser.text(browser.find(".flash")) == "You are signed out."
+        browser.get(server.url("/account"))
+        browser.wait_for(lambda: browser.url == server.url("/login"), what="the account page closed again")
+        assert_no_console_errors(browser)
 
 
 def assert_no_console_errors(browser: Browser) -> None:
