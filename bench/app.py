@@ -2,7 +2,8 @@
 
 Same endpoints and byte-identical bodies as the anchor servers' apps in bench/apps/.
 
-GET /plaintext, /json, /user/{name}; POST /echo. These handlers are ``async def``
+GET /plaintext, /json, /user/{name}; POST /echo; POST /upload (a multipart form read
+with ``request.form()``, for bench/upload.py). These handlers are ``async def``
 so they run on the event loop. /static/{file} is heron's ``StaticFiles`` over
 BENCH_STATIC_DIR (set by run.py; its file system calls run in heron's thread pool),
 the same files nginx serves, so the static scenarios measure what a heron user gets
@@ -13,6 +14,7 @@ text as text and binary as binary (bench/websocket.py loads it).
 from __future__ import annotations
 
 import os
+import time
 
 from heron import App, JSONResponse, Request, Response, WebSocket
 
@@ -41,6 +43,17 @@ async def user(request: Request, name: str) -> Response:
 @app.post("/echo")
 async def echo(request: Request) -> Response:
     return Response(await request.body(), content_type="application/octet-stream")
+
+
+@app.post("/upload")
+async def upload(request: Request) -> Response:
+    """Read the form (files spooled to disk past 1 MiB) and say what arrived and how long it took."""
+    started = time.perf_counter()
+    form = await request.form(max_upload_bytes=1 << 40)
+    files = form.files()
+    return JSONResponse({"size": sum(f.size for f in files), "files": len(files),
+                         "form_seconds": round(time.perf_counter() - started, 3),
+                         "on_disk": sum(not f.in_memory for f in files)})
 
 
 @app.websocket("/ws")
