@@ -13,8 +13,9 @@ Disk work runs on a small pool of its own, never on the event loop and
 never on the handlers' thread pool: a ``def`` handler blocked in
 ``request.read_form()`` holds one of those threads while its form is
 written, so sharing them could leave the writes nothing to run on.
-Writes are batched to ``WRITE_SIZE`` and one may be in flight while the
-next piece is decoded.
+Pieces are gathered (as a list, not copied together) up to ``WRITE_SIZE``
+and written in one call; one write may be in flight while the next pieces
+are decoded.
 
 The name a client sends is its own business and may be anything:
 ``raw_filename`` keeps it; ``filename`` is ``safe_filename`` of it, a
@@ -92,7 +93,7 @@ class UploadFile:
     """
 
     __slots__ = ("name", "raw_filename", "filename", "content_type", "headers", "size", "file", "_memory_limit",
-                 "_pending", "_writing")
+                 "_pending", "_pending_bytes", "_writing")
 
     def __init__(self, name: str, filename: str, content_type: str, headers: list[tuple[str, str]],
                  memory_limit: int) -> None:
@@ -111,8 +112,9 @@ class UploadFile:
         self.file: IO[bytes] = io.BytesIO()
         """The content: a ``BytesIO`` while small, an unnamed temporary file once past ``upload_memory_bytes``."""
         self._memory_limit = memory_limit
-        self._pending: bytearray | None = None  # None while in memory; bytes waiting for the next disk write
-        self._writing: asyncio.Future[int] | None = None
+        self._pending: list[bytes] | None = None  # None while in memory; pieces waiting for the next disk write
+        self._pending_bytes = 0
+        self._writing: asyncio.Future[None] | None = None
 
     @property
     def in_memory(self) -> bool:
@@ -128,8 +130,9 @@ class UploadFile:
             if self.size > self._memory_limit:
                 await self._spool()
             return
-        pending += data
-        if len(pending) >= WRITE_SIZE:
+        pending.append(data)
+        self._pending_bytes += len(data)
+        if self._pending_bytes >= WRITE_SIZE:
             await self._flush()
 
     async def _spool(self) -> None:
@@ -138,7 +141,7 @@ class UploadFile:
         assert isinstance(memory, io.BytesIO)
         self.file = await asyncio.get_running_loop().run_in_executor(
             _disk_pool(), tempfile.TemporaryFile, "w+b", -1, None, None, "heron-upload-")
-        self._pending = bytearray(memory.getbuffer())
+        self._pending = [memory.getvalue()]
         memory.close()
         await self._flush()
 
@@ -146,9 +149,9 @@ class UploadFile:
         """Start writing what is pending, once the write before it is done (one in flight at a time)."""
         if self._writing is not None:
             await self._writing
-        data, self._pending = self._pending, bytearray()
-        assert data is not None
-        self._writing = asyncio.get_running_loop().run_in_executor(_disk_pool(), self.file.write, data)
+        pieces, self._pending, self._pending_bytes = self._pending, [], 0
+        assert pieces is not None
+        self._writing = asyncio.get_running_loop().run_in_executor(_disk_pool(), self.file.writelines, pieces)
 
     async def finish(self) -> None:
         """The part is complete: write what is pending and rewind, so reading starts at the beginning."""

@@ -21,8 +21,10 @@ from heron.server.phases import PhaseTimer
 
 __all__ = ["HIGH_WATER", "BodyOwner", "BodyTimeout", "ClientDisconnected", "RequestBody"]
 
-HIGH_WATER = 65536
-"""Unread body bytes buffered before the socket stops being read."""
+HIGH_WATER = 131072
+"""Unread body bytes buffered before the socket stops being read: two full reads (64 KiB each, see
+``ServerState.read_buffer``), so that a handler keeping up with the body (an upload read as it arrives)
+never has the socket paused and resumed, two system calls, for every read."""
 PIECE_COST = 64
 """What one buffered piece costs beyond its data (the bytes object's header, its slot in the deque),
 counted against ``HIGH_WATER``: a client sending its body a byte per packet fills the buffer with
