@@ -156,10 +156,10 @@ class MultipartDecoder:
         raise exc
 
     def _next(self, state: int) -> Event | object:
-        if state == _HEADERS:
-            return self._headers()
         if state == _DELIMITER:
             return self._after_delimiter()
+        if state == _HEADERS:
+            return self._headers()
         if state == _PREAMBLE:
             return self._preamble()
         if state == _EPILOGUE:
@@ -170,8 +170,11 @@ class MultipartDecoder:
 
     def _preamble(self) -> object:
         """Skip to the first delimiter; of the skipped bytes only a delimiter's length is kept."""
-        buf, delimiter = self._buf, self._delimiter
-        found = buf.find(delimiter, self._scan_from)
+        buf, delimiter, start = self._buf, self._delimiter, self._scan_from
+        # Every delimiter holds a "-": junk without one (CR/LF padding, CVE-2024-53981's body) is passed
+        # over at memchr speed, where the delimiter's own search would take each CR as a possible start.
+        dash = buf.find(b"-", start)
+        found = -1 if dash < 0 else buf.find(delimiter, max(start, dash - 2))  # its first "-" is its third byte
         if found < 0:
             self._buf = buf[max(0, len(buf) - len(delimiter) + 1):]  # what could be a delimiter's start
             self._scan_from = 0
@@ -222,13 +225,16 @@ class MultipartDecoder:
         return PartHeaders(headers)
 
     def _parse_headers(self, block: bytes) -> list[tuple[str, str]]:
-        lines = block.split(b"\r\n")[:-1]  # the block ends with CRLF
+        lines = block.split(b"\r\n")
+        lines.pop()  # the block ends with CRLF
         if len(lines) > self._max_headers:
             raise ProtocolError(413, f"more than {self._max_headers} header fields in a multipart part")
+        if block.count(b"\r") != len(lines) or block.count(b"\n") != len(lines):
+            raise ProtocolError(400, "malformed multipart part header")  # a CR or LF alone, inside a field
         headers = []
         for line in lines:
             name, colon, value = line.partition(b":")
-            if not colon or not _TOKEN.fullmatch(name) or b"\r" in value or b"\n" in value:
+            if not colon or not _TOKEN.fullmatch(name):
                 raise ProtocolError(400, "malformed multipart part header")
             headers.append((name.decode("ascii"), _text(value.strip(b" \t"))))
         return headers
