@@ -37,6 +37,7 @@ from heron.messages.request import Request
 from heron.messages.response import Response, StreamingResponse
 from heron.protocol.events import RequestHead
 from heron.protocol.headers import Headers, parse_digits
+from heron.protocol.multipart import encode_multipart
 from heron.protocol.writer import validate_headers
 from heron.protocol.wshandshake import accept_headers, read_upgrade
 from heron.server.config import ServerConfig
@@ -143,11 +144,13 @@ class TestClient:
         body: bytes | str = b"",
         json: Any = None,
         data: Mapping[str, str] | None = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
         cookies: Mapping[str, str] | None = None,
         client: tuple[str, int] = ("127.0.0.1", 50000),
     ) -> TestResponse:
-        """Send one request to the app and return its answer."""
-        head, raw = self._head(method, path, query, headers, body, json, data, cookies)
+        """Send one request to the app and return its answer. ``data`` is sent as an urlencoded form, or
+        with ``files`` (name to ``(filename, content, content_type)``) as ``multipart/form-data``."""
+        head, raw = self._head(method, path, query, headers, body, json, data, cookies, files)
         return self._run(self._send(head, raw, client))  # type: ignore[no-any-return]
 
     def websocket(self, path: str, *, subprotocols: Iterable[str] = (), query: Mapping[str, str] | None = None,
@@ -194,12 +197,17 @@ class TestClient:
 
     def _head(self, method: str, path: str, query: Mapping[str, str] | None,
               headers: Mapping[str, str] | Iterable[tuple[str, str]] | None, body: bytes | str, json: Any,
-              data: Mapping[str, str] | None, cookies: Mapping[str, str] | None) -> tuple[RequestHead, bytes]:
+              data: Mapping[str, str] | None, cookies: Mapping[str, str] | None,
+              files: Mapping[str, tuple[str, bytes, str]] | None = None) -> tuple[RequestHead, bytes]:
         """The request head as the parser would make it, and the body."""
         fields = list(headers.items() if isinstance(headers, Mapping) else headers or [])
         if json is not None:
             body = jsonlib.dumps(json).encode()
             fields.append(("Content-Type", "application/json"))
+        elif files is not None:
+            boundary = f"heron-test-{os.urandom(12).hex()}"
+            body = encode_multipart([*(data or {}).items(), *files.items()], boundary)
+            fields.append(("Content-Type", f"multipart/form-data; boundary={boundary}"))
         elif data is not None:
             body = urlencode(data).encode()
             fields.append(("Content-Type", "application/x-www-form-urlencoded"))

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from heron import App, Request, Response, StreamingResponse
+from heron import App, Request, Response, StreamingResponse, UploadFile
 from heron.protocol.writer import HeaderError
 from heron.testing import TestClient, live_server
 
@@ -164,3 +164,19 @@ def test_live_server_hosts_wsgi_and_asgi_apps_with_their_lifespan() -> None:
     with live_server(asgi_app) as url:
         assert requests.get(url + "/y", timeout=5).text == "asgi /y"
     assert events == ["lifespan.startup", "lifespan.shutdown"]
+
+
+def test_files_are_sent_as_a_multipart_form_with_the_data_fields() -> None:
+    app = App()
+
+    @app.post("/upload")
+    async def upload(request: Request) -> dict[str, object]:
+        form = await request.form()
+        photo = form["photo"]
+        assert isinstance(photo, UploadFile)
+        return {"title": form["title"], "name": photo.filename, "type": photo.content_type,
+                "content": (await photo.read()).decode()}
+
+    client = TestClient(app)
+    response = client.post("/upload", data={"title": "Sea"}, files={"photo": ("../sea.jpg", b"jpeg", "image/jpeg")})
+    assert response.json() == {"title": "Sea", "name": "sea.jpg", "type": "image/jpeg", "content": "jpeg"}
