@@ -43,6 +43,10 @@ __all__ = ["PART_END", "FormPart", "MultipartDecoder", "PartEnd", "PartHeaders",
 
 _BOUNDARY: Final = re.compile(r"[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]")
 """RFC 2046 section 5.1.1: 1-70 ``bchars``, the last not a space."""
+_BOUNDARY_PARAM: Final = re.compile(r';[ \t]*boundary[ \t]*=[ \t]*("(?:[^"\\]|\\.)*"?|[^;]*)', re.IGNORECASE)
+"""Every ``boundary`` parameter of a Content-Type, as written (quoted or not)."""
+_UNQUOTED: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+"""What an unquoted parameter value may hold: an RFC 9110 token."""
 _TOKEN: Final = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _PARAM_NAME: Final = re.compile(r"[!#$%&'+\-.^_`|~0-9a-z]+\*?")
 """A parameter name: a token, lower-cased, with the ``*`` of an RFC 5987 extended one."""
@@ -81,6 +85,11 @@ def boundary_of(content_type: str) -> bytes:
     media_type, params = parse_media_type(content_type)
     if media_type != "multipart/form-data":
         raise ProtocolError(400, "not a multipart/form-data body")
+    given = _BOUNDARY_PARAM.findall(content_type)
+    if len(given) != 1 or (not given[0].startswith('"') and not _UNQUOTED.fullmatch(given[0].strip(" \t"))):
+        # Twice (which one counts?), or unquoted with characters a token cannot hold (where does it end?):
+        # two readers could split the body at two different boundaries.
+        raise ProtocolError(400, "multipart/form-data without exactly one valid boundary")
     boundary = params.get("boundary", "")
     if not _BOUNDARY.fullmatch(boundary):
         raise ProtocolError(400, "multipart/form-data without a valid boundary")

@@ -182,6 +182,8 @@ def test_a_dead_decoder_keeps_failing() -> None:
     ("multipart/form-data; boundary=abc", b"abc"),
     ('Multipart/Form-Data; charset=utf-8; boundary="a b:c"', b"a b:c"),
     ("multipart/form-data; boundary=" + "x" * 70, b"x" * 70),
+    ("multipart/form-data;BOUNDARY=----WebKitFormBoundary7MA4YWxkTrZu0gW;",
+     b"----WebKitFormBoundary7MA4YWxkTrZu0gW"),
 ])
 def test_boundary_of_a_content_type(content_type: str, boundary: bytes) -> None:
     assert boundary_of(content_type) == boundary
@@ -191,6 +193,9 @@ def test_boundary_of_a_content_type(content_type: str, boundary: bytes) -> None:
     "multipart/form-data", "multipart/form-data; boundary=", "multipart/form-data; boundary=" + "x" * 71,
     'multipart/form-data; boundary="ends in space "', "multipart/form-data; boundary=a\x00b",
     "multipart/mixed; boundary=abc", "application/x-www-form-urlencoded",
+    # Two readers could take two different boundaries from these: refused, not guessed.
+    "multipart/form-data; boundary=a; boundary=b", 'multipart/form-data; boundary="a"; Boundary=a',
+    "multipart/form-data; boundary=abc, text/plain", "multipart/form-data; boundary=a:b",
 ])
 def test_a_content_type_without_a_valid_boundary_is_400(content_type: str) -> None:
     with pytest.raises(ProtocolError) as info:
