@@ -49,6 +49,12 @@ class Limits:
         "a multipart body may hold; each is an object held while the handler "
         "runs, a file part maybe an open file. PHP's max_input_vars, Django's "
         "DATA_UPLOAD_MAX_NUMBER_FIELDS and Starlette's max_fields use 1000.")
+    max_form_files: int = _limit(
+        100, "files", "413 Content Too Large",
+        "Files one multipart form may hold: each may become an open temporary "
+        "file, and a form of thousands would spend the process's file "
+        "descriptors (CVE-2023-24580, CVE-2023-25577). Django's "
+        "DATA_UPLOAD_MAX_NUMBER_FILES is the same 100.")
     max_form_field_bytes: int = _limit(
         1024 * 1024, "bytes", "413 Content Too Large",
         "A form field that is not a file (a value of an urlencoded body, a "

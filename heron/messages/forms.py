@@ -6,7 +6,8 @@ urlencoded body is small and read whole (``decode_urlencoded``); a
 feeds it through ``heron.protocol.multipart`` as it arrives, keeps fields
 as strings and streams files into ``UploadFile`` objects. Both apply the
 same field limits (``max_form_fields``, ``max_form_field_bytes``), the
-gap Starlette closed in CVE-2026-54283.
+gap Starlette closed in CVE-2026-54283; a multipart form's files are
+counted too (``max_form_files``), each being a possible open file.
 
 A malformed or oversized form is an ``HTTPError`` (400 or 413), not a
 ``ProtocolError``: the HTTP framing is intact, so the server may drain
@@ -90,7 +91,7 @@ async def read_multipart(chunks: AsyncIterator[bytes], content_type: str, limits
 class _MultipartReader:
     """Turns the decoder's events into ``(name, str | UploadFile)`` pairs, holding each field to its limit."""
 
-    __slots__ = ("decoder", "limits", "pairs", "_name", "_field", "_upload")
+    __slots__ = ("decoder", "limits", "pairs", "_name", "_field", "_upload", "_files")
 
     def __init__(self, content_type: str, limits: Limits) -> None:
         self.decoder = MultipartDecoder(boundary_of(content_type), max_parts=limits.max_form_fields,
@@ -101,6 +102,7 @@ class _MultipartReader:
         self._name = ""
         self._field: bytearray | None = None  # the content of the field being read
         self._upload: UploadFile | None = None  # or the file being read
+        self._files = 0
 
     async def feed(self, chunk: bytes) -> None:
         """Decode ``chunk`` (b"": the body is complete) and act on every event it completes."""
@@ -125,6 +127,9 @@ class _MultipartReader:
         if part.filename is None:
             self._field = bytearray()
         else:
+            self._files += 1
+            if self._files > self.limits.max_form_files:
+                raise HTTPError(413, f"more than {self.limits.max_form_files} files in a form")
             self._upload = UploadFile(part.name, part.filename, part.content_type, headers,
                                       self.limits.upload_memory_bytes)
             self.pairs.append((part.name, self._upload))  # listed now, so that discard() finds it

@@ -329,9 +329,9 @@ class Request:
         multipart body is read as it arrives, files spooled to disk past
         ``upload_memory_bytes``, and closed when the request ends. Raises
         ``HTTPError`` 415 for any other Content-Type, 413 past a form limit
-        (``max_form_fields``, ``max_form_field_bytes``, ``max_upload_bytes``,
-        ``max_part_header_bytes``, ``max_part_headers``) and 400 for a
-        malformed multipart body. Read once and kept.
+        (``max_form_fields``, ``max_form_files``, ``max_form_field_bytes``,
+        ``max_upload_bytes``, ``max_part_header_bytes``, ``max_part_headers``)
+        and 400 for a malformed multipart body. Read once and kept.
 
         Keyword arguments replace those form limits for this call (an
         upload route may take ``max_upload_bytes=2**30``); the body as a

@@ -138,6 +138,8 @@ def ask(server: Server, body: bytes, content_type: str, path: str = "/upload") -
 @pytest.mark.parametrize("body, status, detail", [
     (multipart(b'Content-Disposition: form-data; name="f"; filename="x"\r\n\r\n' + b"x" * 8388609),
      413, b"an uploaded file is larger than 8388608 bytes\n"),
+    (multipart(*[b'Content-Disposition: form-data; name="f"; filename="f"\r\n\r\nv'] * 101),
+     413, b"more than 100 files in a form\n"),
     (multipart(b'Content-Disposition: form-data; name="a"\r\n\r\n' + b"x" * 1048577),
      413, b"a form field is larger than 1048576 bytes\n"),
     (multipart(*[b'Content-Disposition: form-data; name="a"\r\n\r\nv'] * 1001),
@@ -150,7 +152,7 @@ def ask(server: Server, body: bytes, content_type: str, path: str = "/upload") -
      400, b"Content-Disposition name* says something else than name\n"),
     (multipart(b"Content-Type: text/plain\r\n\r\nno disposition"),
      400, b"a multipart part needs exactly one Content-Disposition\n"),
-], ids=["file size", "field size", "parts", "header bytes", "header count", "smuggled name*", "no disposition"])
+], ids=["file size", "files", "field size", "parts", "header bytes", "header count", "smuggled name*", "no disposition"])
 def test_form_limits_and_malformed_bodies_answer_with_their_status(
         server: Server, body: tuple[bytes, str], status: int, detail: bytes) -> None:
     assert ask(server, *body) == (status, detail)

@@ -160,6 +160,8 @@ def many_parts(count: int) -> bytes:
 
 @pytest.mark.parametrize("limits, body, detail", [
     (Limits(max_form_fields=10), many_parts(11), "more than 10 parts in a multipart body"),
+    (Limits(max_form_files=3), encode_multipart([("f", ("a", b"x", "a/b"))] * 4 + [("x", "y")], BOUNDARY),
+     "more than 3 files in a form"),
     (Limits(max_form_field_bytes=100), encode_multipart([("a", "x" * 101)], BOUNDARY),
      "a form field is larger than 100 bytes"),
     (Limits(max_upload_bytes=1000), encode_multipart([("f", ("f", b"x" * 1001, "a/b"))], BOUNDARY),
@@ -169,7 +171,7 @@ def many_parts(count: int) -> bytes:
     (Limits(max_part_headers=2),
      f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="a"\r\nX-A: 1\r\nX-B: 2\r\n\r\nv\r\n--{BOUNDARY}--\r\n'
      .encode(), "more than 2 header fields in a multipart part"),
-], ids=["parts", "field size", "file size", "header bytes", "header count"])
+], ids=["parts", "files", "field size", "file size", "header bytes", "header count"])
 def test_each_form_limit_is_a_413_with_a_message(limits: Limits, body: bytes, detail: str) -> None:
     with pytest.raises(HTTPError) as info:
         run(form_request(body, limits).form())
@@ -178,7 +180,8 @@ def test_each_form_limit_is_a_413_with_a_message(limits: Limits, body: bytes, de
 
 def test_the_limits_sit_exactly_at_their_values() -> None:
     body = encode_multipart([("a", "x" * 100), ("f", ("f", b"y" * 1000, "a/b"))], BOUNDARY)
-    form = run(form_request(body, Limits(max_form_fields=2, max_form_field_bytes=100, max_upload_bytes=1000)).form())
+    form = run(form_request(body, Limits(max_form_fields=2, max_form_files=1, max_form_field_bytes=100,
+                                         max_upload_bytes=1000)).form())
     assert form["a"] == "x" * 100
 
 
