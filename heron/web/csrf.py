@@ -20,9 +20,14 @@ things, in this order:
    ``fetch``), compared in constant time. It needs the session middleware
    outside this one.
 
+WebSocket handshakes are GETs, but a page on another site can open one
+with the user's cookies and read what comes back (cross-site WebSocket
+hijacking), so their origin is checked too (step 1; browsers always send
+``Origin`` with them).
+
 A refusal is 403 with a short reason. Routes that must take cross-site
-posts (a payment provider's webhook) are listed in ``exempt``, as route
-patterns (``"/hooks/{provider}"``).
+requests (a payment provider's webhook) are listed in ``exempt``, as
+route patterns (``"/hooks/{provider}"``).
 """
 
 from __future__ import annotations
@@ -61,14 +66,17 @@ def csrf_protection(*, exempt: Iterable[str] = (), trusted_origins: Iterable[str
     trusted = {_normal_origin(origin) for origin in trusted_origins}
     exempt_routes = Router()
     for pattern in exempt:
-        exempt_routes.add(pattern, _UNSAFE, _exempt)
+        exempt_routes.add(pattern, ["GET", *_UNSAFE], _exempt)
 
     async def check(request: Request) -> None:
-        if request.method in SAFE_METHODS:
+        websocket = request.is_websocket
+        if request.method in SAFE_METHODS and not websocket:
             return
-        if exempt_routes.answers(request.method, request.path[len(request.root_path):]):
+        if exempt_routes.answers("GET" if websocket else request.method, request.path[len(request.root_path):]):
             return
         _check_origin(request, trusted)
+        if websocket:  # a browser's handshake can carry neither a form nor a header of ours: the origin decides
+            return
         if require_token and not await _token_matches(request, field_name, header_name):
             raise HTTPError(403, "CSRF token missing or wrong")
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from heron import App, Request
-from heron.testing import TestClient
+from heron import App, Request, WebSocket
+from heron.testing import TestClient, WebSocketRefused
 from heron.web.csrf import csrf_protection
 from heron.web.sessions import sessions
 
@@ -133,3 +133,20 @@ def test_token_checks_without_the_session_middleware_are_a_configuration_error()
         return "changed"
 
     assert TestClient(app).post("/change").status == 500
+
+
+def test_a_websocket_handshake_from_another_site_is_refused() -> None:
+    app = make_app(trusted_origins=["https://admin.example.com"])
+
+    @app.websocket("/ws")
+    async def ws(socket: WebSocket) -> None:
+        await socket.accept()
+        await socket.send_text("hello")
+
+    client = TestClient(app)
+    with pytest.raises(WebSocketRefused) as info:
+        client.websocket("/ws", headers={"Origin": "https://evil.example"})
+    assert (info.value.response.status, info.value.response.text) == (403, "cross-origin request refused\n")
+    for headers in ({"Origin": "http://testserver"}, {"Origin": "https://admin.example.com"}, {}):
+        with client.websocket("/ws", headers=headers) as socket:
+            assert socket.receive_text() == "hello"
