@@ -11,10 +11,9 @@ executor), so a blocking call cannot stall other connections.
 from __future__ import annotations
 
 import functools
-import html
 import inspect
 import logging
-import traceback
+import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -22,16 +21,16 @@ from heron.blocking import run_blocking
 from heron.errors import ClientDisconnected, HTTPError, StartupFailed
 from heron.messages.contracts import Handler
 from heron.messages.request import Request
-from heron.messages.response import JSONResponse, Response, error_response, header_list
+from heron.messages.response import HTMLResponse, Response, StreamingResponse, error_response
 from heron.web.converters import Converter, make_converter
 from heron.web.middleware import Middleware, apply
 from heron.web.routing import (Mount, Router, caller_location, describe_handler, slash_alternative,
                                slash_redirect_location)
+from heron.web.rendering import TemplateRenderer, debug_response, render_page, stream_page, to_response
+from heron.web.templates import Templates
 from heron.web.websocket import WebSocket
 
 if TYPE_CHECKING:
-    import os
-
     from heron.web.static import StaticFiles
 
 logger = logging.getLogger("heron.error")
@@ -49,7 +48,8 @@ class App:
     ...     return f"Hello, {name}!"
     """
 
-    def __init__(self, *, debug: bool = False, redirect_slashes: bool = True) -> None:
+    def __init__(self, *, debug: bool = False, redirect_slashes: bool = True,
+                 templates: str | os.PathLike[str] | TemplateRenderer | None = None) -> None:
         self.router = Router()
         self.websockets = Router()
         """WebSocket routes (``websocket``), apart from HTTP ones: a handshake looks here first."""
@@ -64,6 +64,11 @@ class App:
         self._after: list[Callable[..., Any]] = []
         self._error_handlers: dict[int | type[BaseException], Callable[..., Any]] = {}
         self._chain: Handler | None = None
+        if isinstance(templates, (str, os.PathLike)):
+            templates = Templates(templates, debug=debug)
+        self.templates = templates
+        """What ``render`` uses: a directory given as ``templates=`` becomes ``Templates(directory)``
+        (recompiling changed files when ``debug``); its ``globals`` and filters are yours to add to."""
 
     def route(self, path: str, methods: list[str] | None = None, *, name: str | None = None) -> Callable[[F], F]:
         """Register the decorated function for ``path`` and ``methods`` (default GET).
@@ -154,6 +159,21 @@ class App:
             return self.router.url_for(name, params, _query)
         except LookupError:
             return self.websockets.url_for(name, params, _query)
+
+    def render(self, name: str, /, **context: Any) -> HTMLResponse:
+        """Template ``name`` rendered with ``context`` as an HTML response (docs/templates.md). Every key
+        is the template's (``name`` too); pass ``request=request`` and the page also gets ``session``,
+        ``csrf_token()`` and ``csrf_field()``. Another status: ``return app.render(...), 404``."""
+        return render_page(self._templates(), self.url_for, name, context)
+
+    def render_stream(self, name: str, /, **context: Any) -> StreamingResponse:
+        """``render``, sent as the page is made (chunked), for long pages."""
+        return stream_page(self._templates(), self.url_for, name, context)
+
+    def _templates(self) -> TemplateRenderer:
+        if self.templates is None:
+            raise RuntimeError("this app has no templates: App(templates='templates') names their directory")
+        return self.templates
 
     def mount(self, prefix: str, app: App, *, name: str | None = None) -> None:
         """Send every request under ``prefix`` (``/api``, ``/api/...``) to ``app``.
@@ -393,41 +413,3 @@ async def _call(function: Callable[..., Any], *args: Any) -> Any:
     if inspect.isawaitable(result):
         result = await result
     return result
-
-
-def debug_response(exc: BaseException) -> Response:
-    """A 500 page with the traceback, for ``App(debug=True)`` only: it shows code and paths."""
-    trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    page = (f"<!doctype html><title>500 {html.escape(type(exc).__name__)}</title>"
-            f"<h1>500 Internal Server Error</h1><p>debug mode is on: never use it in production</p>"
-            f"<pre>{html.escape(trace)}</pre>")
-    return Response(page, 500, content_type="text/html; charset=utf-8")
-
-
-def to_response(result: Any) -> Response:
-    """Turn what a handler returned into a Response.
-
-    ``str`` is text, ``bytes`` is octet-stream, ``dict``/``list`` is JSON, and
-    a tuple is ``(body, status)`` or ``(body, status, headers)``, where
-    ``body`` is any of these (or a Response) and ``headers`` a dict or a
-    list of pairs, added to the body's own (validated: ``ValueError``).
-    """
-    if isinstance(result, Response):
-        return result
-    if isinstance(result, tuple):
-        if len(result) not in (2, 3) or isinstance(result[1], bool) or not isinstance(result[1], int):
-            raise TypeError("a handler's tuple must be (body, status) or (body, status, headers), status an int")
-        response = to_response(result[0])
-        response.status = result[1]
-        if len(result) == 3:
-            response.headers.extend(header_list(result[2]))
-        return response
-    if isinstance(result, str):
-        return Response(result)
-    if isinstance(result, (bytes, bytearray, memoryview)):
-        return Response(bytes(result), content_type="application/octet-stream")
-    if isinstance(result, (dict, list)):
-        return JSONResponse(result)
-    if result is None:
-        return Response(b"", 204)
-    raise TypeError(f"handler returned {type(result).__name__}, not a response")

@@ -22,7 +22,7 @@ from heron import (
 )
 from heron.protocol.events import RequestHead
 from heron.protocol.writer import HeaderError
-from heron.web.app import to_response
+from heron.web.rendering import to_response
 
 
 def set_cookies(response: Response) -> list[str]:
