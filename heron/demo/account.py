@@ -11,9 +11,7 @@ POST. The session itself is a signed cookie: nothing is kept on the server.
 from __future__ import annotations
 
 import hmac
-from html import escape
 
-from heron.demo.layout import page
 from heron.messages.response import RedirectResponse
 from heron.web import App, HTMLResponse, Request, Response
 
@@ -29,14 +27,7 @@ def add_account(app: App) -> None:
     async def login_page(request: Request) -> Response:
         if "user" in request.session:
             return RedirectResponse("/account", 303)
-        return page("Sign in", _flashes(request) + f"""<h1>Sign in</h1>
-<p class="lead">Any name will do; the password is <code>{DEMO_PASSWORD}</code>.</p>
-<form id="login-form" method="post" action="/login">
-<input type="hidden" name="csrf_token" value="{escape(request.session.csrf_token())}">
-<label>Name <input name="name" maxlength="{MAX_NAME}" autocomplete="username" required></label>
-<label>Password <input name="password" type="password" autocomplete="current-password" required></label>
-<button>Sign in</button>
-</form>""", here="/account")
+        return app.render("login.html", request=request, password=DEMO_PASSWORD, max_name=MAX_NAME)
 
     @app.post("/login")
     async def login(request: Request) -> Response:
@@ -58,22 +49,10 @@ def add_account(app: App) -> None:
             session.flash("Sign in first.", "error")
             return RedirectResponse("/login", 303)
         session["visits"] = session.get("visits", 0) + 1
-        return page("Account", _flashes(request) + f"""<h1>Hello, <span id="account-user">{escape(session['user'])}</span></h1>
-<p>You have seen this page <strong id="account-visits">{session['visits']}</strong> time(s) since you signed in:
-the count lives in your session, a signed cookie your browser sends back with every request.</p>
-<form id="logout-form" method="post" action="/logout">
-<input type="hidden" name="csrf_token" value="{escape(session.csrf_token())}">
-<button>Sign out</button>
-</form>""", here="/account")
+        return app.render("account.html", request=request)
 
     @app.post("/logout")
     async def logout(request: Request) -> Response:
         request.session.clear()
         request.session.flash("You are signed out.", "success")
         return RedirectResponse("/login", 303)
-
-
-def _flashes(request: Request) -> str:
-    items = "".join(f'<p class="flash flash-{escape(category)}" role="status">{escape(message)}</p>'
-                    for category, message in request.session.flashes())
-    return items

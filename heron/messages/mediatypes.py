@@ -53,14 +53,16 @@ WEB_TYPES: Final = {
 }
 
 # Types that are text even though they are not text/*: they get a charset.
-_TEXTUAL: Final = frozenset({
-    "application/json", "application/manifest+json", "application/xml", "image/svg+xml",
-    "application/javascript",
-})
+_TEXTUAL: Final = frozenset({"application/xml", "image/svg+xml", "application/javascript"})
+# Text that says its own encoding, sent without a charset, as nginx sends it: an HTML document
+# declares it (<meta charset>, a BOM; a charset in Content-Type would override a legacy page's own),
+# and JSON is UTF-8 by definition (RFC 8259 section 11 defines no charset parameter).
+_SELF_DESCRIBED: Final = frozenset({"text/html", "application/json", "application/manifest+json"})
 
 
 def media_type(filename: str) -> str:
-    """The Content-Type for ``filename``, with ``; charset=utf-8`` for text.
+    """The Content-Type for ``filename``, with ``; charset=utf-8`` for text (but HTML and JSON:
+    ``text/html`` and ``application/json`` exactly, as nginx sends them; see ``_SELF_DESCRIBED``).
 
     Unknown extensions are ``application/octet-stream``: with
     ``X-Content-Type-Options: nosniff`` a browser then downloads the file
@@ -77,6 +79,8 @@ def _for_extension(extension: str) -> str:
         kind = mimetypes.guess_type("x" + extension, strict=False)[0] if extension else None
         if kind is None:
             return OCTET_STREAM
+    if kind in _SELF_DESCRIBED:
+        return kind
     if kind.startswith("text/") or kind in _TEXTUAL:
         return kind + "; charset=utf-8"
     return kind

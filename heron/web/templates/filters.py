@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import pprint
 import re
 from collections.abc import Callable, Iterable, Mapping
 from itertools import chain
@@ -246,7 +247,7 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "format": lambda v, *args, **kwargs: _text(v) % (kwargs or args), "indent": do_indent, "int": do_int,
     "items": lambda v: list(v.items()) if not isinstance(v, Undefined) else [], "join": do_join,
     "last": do_last, "length": len, "list": list, "lower": lambda v: _text(v).lower(), "map": do_map,
-    "max": _extreme(max), "min": _extreme(min), "reject": _selecting(False, False),
+    "max": _extreme(max), "min": _extreme(min), "pprint": lambda v: pprint.pformat(v), "reject": _selecting(False, False),
     "rejectattr": _selecting(True, False), "replace": lambda v, old, new, count=-1: _text(v).replace(old, new, count),
     "reverse": do_reverse, "round": do_round, "safe": lambda v: Markup(_text(v)), "select": _selecting(False, True),
     "selectattr": _selecting(True, True), "sort": do_sort, "string": _text, "striptags": do_striptags,
