@@ -92,9 +92,11 @@ class _Compiler:
                 merged[-1] = repr(ast.literal_eval(merged[-1]) + ast.literal_eval(part))
             else:
                 merged.append(part)
-        value = " + ".join(merged)
-        text = f"yield {value}" if self.writer == "yield" else f"{self.writer}({value})"
-        self.lines.append((self.indent, text, pos))
+        if self.writer == "yield":  # one piece per write: a stream's pieces go out as they are
+            self.lines.append((self.indent, f"yield {' + '.join(merged)}", pos))
+            return
+        for part in merged:  # separate appends beat building the string: "".join does that once, at the end
+            self.lines.append((self.indent, f"{self.writer}({part})", pos))
 
     def error(self, message: str, pos: int) -> Exception:
         return self.source.error(message, pos)

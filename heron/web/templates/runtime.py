@@ -184,7 +184,9 @@ class Undefined:
 
 def attribute(obj: Any, name: str) -> Any:
     """``obj.name`` in a template: the attribute, else the item, else ``Undefined``."""
-    if type(obj) is dict and name not in _DICT_ATTRIBUTES:
+    if type(obj) is dict:  # the commonest case, first: a dict's methods, else its keys
+        if name in _DICT_ATTRIBUTES:
+            return getattr(obj, name)
         try:
             return obj[name]
         except KeyError:
