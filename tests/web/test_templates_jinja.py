@@ -77,6 +77,12 @@ CASES = [
     "{{ 3.14159|round(2) }} {{ 2.5|round }} {{ '42'|int + 1 }} {{ 'x'|int }} {{ '3.5'|float }}",
     "{{ nums|batch(2)|list }} {{ 'a<b>c'|striptags }} {{ [1, 2]|tojson }} {{ {'k': '<v>'}|tojson }}",
     "{{ 'a\\nb'|indent(2) }}|{{ 'x'|center(5) }}|{{ 1234567|filesizeformat }}|{{ 'é/?'|urlencode }}",
+    "{{ 'a\\n\\n  \\nb'|indent(2, true) }}|{{ 'a\\n\\nb'|indent(2, blank=true) }}|{{ 'a\\nb'|indent('> ') }}",
+    "{{ (10**30)|filesizeformat }} {{ 2048|filesizeformat(true) }} {{ 1|filesizeformat }} {{ 999|filesizeformat }}",
+    "{{ {'a b': 'c&d', 'e': 1}|urlencode }} {{ [('x', 'y z')]|urlencode }}",
+    "{% for g in users|groupby('admin') %}{{ g.grouper }}:{{ g.list|map(attribute='name')|join(',') }};"
+    "{% endfor %}{% for k, v in pairs|groupby(0) %}{{ k }}{{ v|length }}{% endfor %}",
+    "{{ nums|slice(2)|list }} {{ range(7)|slice(3, 'x')|list }} {{ flag is number }} {{ n is iterable }}",
     "{{ name|e|upper }} {{ html|upper }} {{ items|join(html) }}", "{{ d.y|string|length }}",
     "{% filter upper %}a <b>{{ name }}</b>{% endfilter %}",
     # tests

@@ -15,7 +15,8 @@ import pprint
 import re
 from collections.abc import Callable, Iterable, Mapping
 from itertools import chain
-from typing import Any, Final
+from numbers import Number
+from typing import Any, Final, NamedTuple
 from urllib.parse import quote
 
 from heron.web.templates.errors import TemplateError
@@ -85,11 +86,17 @@ def do_title(value: str) -> str:
 
 
 def do_indent(value: str, width: int | str = 4, first: bool = False, blank: bool = False) -> str:
+    """Jinja2's ``indent``: every line but the first (``first``: that one too); empty lines only with
+    ``blank``."""
     indent = width if isinstance(width, str) else " " * width
-    lines = _text(value).split("\n")
-    body = "\n".join(line if not blank and not line.strip() else indent + line for line in lines[1:])
-    head = indent + lines[0] if first else lines[0]
-    return head + ("\n" + body if len(lines) > 1 else "")
+    lines = (_text(value) + "\n").splitlines()
+    if blank:
+        text = ("\n" + indent).join(lines)
+    else:
+        text = lines.pop(0)
+        if lines:
+            text += "\n" + "\n".join(indent + line if line else line for line in lines)
+    return indent + text if first else text
 
 
 def do_round(value: float, precision: int = 0, method: str = "common") -> float:
@@ -190,13 +197,18 @@ def do_tojson(value: Any, indent: int | None = None) -> Markup:
 
 
 def do_urlencode(value: Any) -> str:
+    """A path (``/`` kept), or a query string from a dict or pairs (spaces as ``+``), as Jinja2 writes them."""
     if isinstance(value, Mapping):
         pairs: Iterable[tuple[Any, Any]] = value.items()
     elif isinstance(value, str) or not isinstance(value, Iterable):
         return quote(_text(value), safe="/")
     else:
         pairs = value
-    return "&".join(f"{quote(_text(k), safe='')}={quote(_text(v), safe='')}" for k, v in pairs)
+    return "&".join(f"{_query_part(k)}={_query_part(v)}" for k, v in pairs)
+
+
+def _query_part(value: Any) -> str:
+    return quote(_text(value), safe="").replace("%20", "+")
 
 
 def _selecting(by_attribute: bool, keep: bool) -> Callable[..., list[Any]]:
@@ -226,7 +238,9 @@ def do_striptags(value: Any) -> str:
 
 def do_filesizeformat(value: Any, binary: bool = False) -> str:
     size, base = float(value), 1024 if binary else 1000
-    units = ["KiB", "MiB", "GiB", "TiB", "PiB"] if binary else ["kB", "MB", "GB", "TB", "PB"]
+    units = [p + ("iB" if binary else "B") for p in ("K", "M", "G", "T", "P", "E", "Z", "Y")]
+    if not binary:
+        units[0] = "kB"
     if size == 1:
         return "1 Byte"
     if size < base:
@@ -234,8 +248,62 @@ def do_filesizeformat(value: Any, binary: bool = False) -> str:
     for i, unit in enumerate(units):
         unit_size = base ** (i + 2)
         if size < unit_size:
-            return f"{base * size / unit_size:.1f} {unit}"
-    return f"{base * size / unit_size:.1f} {units[-1]}"
+            break
+    return f"{base * size / unit_size:.1f} {unit}"
+
+
+def do_groupby(value: Iterable[Any], attribute: str | int, default: Any = None,
+               case_sensitive: bool = False) -> list[tuple[Any, list[Any]]]:
+    """Items grouped by ``attribute``, groups sorted by it: ``(grouper, list)`` pairs, as Jinja2's."""
+    get = _getter(attribute)
+
+    def key(item: Any) -> Any:
+        found = get(item)
+        return default if default is not None and isinstance(found, Undefined) else found
+
+    ordered = sorted(value, key=_sort_key(case_sensitive, key))
+    groups: list[tuple[Any, list[Any]]] = []
+    for item in ordered:
+        k = key(item)
+        if groups and (_folded(groups[-1][0]) == _folded(k) if not case_sensitive else groups[-1][0] == k):
+            groups[-1][1].append(item)
+        else:
+            groups.append((k, [item]))
+    return [_Group(grouper, items) for grouper, items in groups]
+
+
+class _Group(NamedTuple):
+    """One group of ``groupby``: its ``grouper`` and its ``list`` of items."""
+
+    grouper: Any
+    list: list[Any]
+
+
+def _folded(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+def _iterable(value: Any) -> bool:
+    try:
+        iter(value)
+    except TypeError:
+        return False
+    return True
+
+
+def do_slice(value: Iterable[Any], slices: int, fill_with: Any = None) -> list[list[Any]]:
+    """``value`` cut into ``slices`` columns, the first ones one longer when it does not divide evenly."""
+    items = list(value)
+    per, extra = divmod(len(items), slices)
+    out, at = [], 0
+    for number in range(slices):
+        size = per + (1 if number < extra else 0)
+        column = items[at:at + size]
+        at += size
+        if fill_with is not None and number >= extra and extra:
+            column.append(fill_with)
+        out.append(column)
+    return out
 
 
 FILTERS: dict[str, Callable[..., Any]] = {
@@ -243,7 +311,7 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "batch": do_batch, "capitalize": lambda v: _text(v).capitalize(),
     "center": lambda v, width=80: _text(v).center(width), "count": len, "default": do_default, "d": do_default,
     "dictsort": do_dictsort, "escape": escape, "e": escape, "filesizeformat": do_filesizeformat,
-    "first": do_first, "float": do_float, "forceescape": lambda v: escape(str(v)),
+    "first": do_first, "groupby": do_groupby, "slice": do_slice, "float": do_float, "forceescape": lambda v: escape(str(v)),
     "format": lambda v, *args, **kwargs: _text(v) % (kwargs or args), "indent": do_indent, "int": do_int,
     "items": lambda v: list(v.items()) if not isinstance(v, Undefined) else [], "join": do_join,
     "last": do_last, "length": len, "list": list, "lower": lambda v: _text(v).lower(), "map": do_map,
@@ -262,8 +330,7 @@ TESTS: dict[str, Callable[..., bool]] = {
     "divisibleby": lambda v, n: v % n == 0, "even": lambda v: v % 2 == 0, "odd": lambda v: v % 2 == 1,
     "escaped": lambda v: hasattr(v, "__html__"), "false": lambda v: v is False, "true": lambda v: v is True,
     "float": lambda v: isinstance(v, float), "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
-    "number": lambda v: isinstance(v, (int, float, complex)) and not isinstance(v, bool),
-    "in": lambda v, seq: v in seq, "iterable": lambda v: isinstance(v, Iterable),
+    "number": lambda v: isinstance(v, Number), "in": lambda v, seq: v in seq, "iterable": _iterable,
     "mapping": lambda v: isinstance(v, Mapping), "none": lambda v: v is None, "sameas": lambda v, o: v is o,
     "sequence": lambda v: hasattr(v, "__len__") and hasattr(v, "__getitem__"), "string": lambda v: isinstance(v, str),
     "lower": lambda v: _text(v).islower(), "upper": lambda v: _text(v).isupper(),
