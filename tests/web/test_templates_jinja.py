@@ -115,6 +115,12 @@ def engines(tmp_path_factory: pytest.TempPathFactory) -> tuple[Templates, jinja2
     (root / "grandchild.html").write_text("{% extends 'child.html' %}{% block title %}[{{ super() }}]"
                                           "{% endblock %}")
     (root / "row.html").write_text("<li>{{ item }}</li>")
+    (root / "forms.html").write_text("{% macro field(name, value='') %}<input name=\"{{ name }}\" value=\"{{ value }}\">"
+                                     "{% endmacro %}{% set greeting = 'hi' %}{% macro pair(a) %}[{{ a }}|{{ caller() }}]"
+                                     "{% endmacro %}ignored output")
+    (root / "imports.html").write_text("{% import 'forms.html' as forms %}{% from 'forms.html' import field as f, "
+                                       "greeting, pair %}{{ forms.field('q', '<x>') }}{{ f('n') }}{{ greeting }}"
+                                       "{{ forms.greeting }}{% call pair(1) %}body{% endcall %}{{ forms.missing }}")
     (root / "list.html").write_text("<ul>{% for item in items %}{% include 'row.html' %}{% endfor %}</ul>"
                                     "{% include 'nope.html' ignore missing %}")
     return Templates(root), jinja2.Environment(loader=jinja2.FileSystemLoader(str(root)), autoescape=True)
@@ -145,7 +151,7 @@ def test_the_same_output_as_jinja2(engines: tuple[Templates, jinja2.Environment]
     assert heron_render(heron, template) == expected
 
 
-@pytest.mark.parametrize("name", ["child.html", "grandchild.html", "list.html", "base.html"])
+@pytest.mark.parametrize("name", ["child.html", "grandchild.html", "list.html", "base.html", "imports.html"])
 def test_inheritance_and_includes_render_as_in_jinja2(engines: tuple[Templates, jinja2.Environment],
                                                       name: str) -> None:
     heron, jinja = engines

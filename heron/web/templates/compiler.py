@@ -354,6 +354,22 @@ class _Compiler:
         self.line("pass")
         self.indent -= 1
 
+    def do_import(self, node: n.Import, top_level: bool) -> None:
+        module = f"_env.get_template({self.expr(node.template)}).module()"
+        if not node.names:
+            self.assign_value(node.target, module, top_level)
+            return
+        self.line(f"_m = {module}")
+        for name, alias in node.names:
+            self.assign_value(alias, f"_attr(_m, {name!r})", top_level)
+
+    def assign_value(self, name: str, value: str, top_level: bool) -> None:
+        """``name = value`` in the current frame (exported to the context at a template's top level)."""
+        ident = self.assign(name)
+        self.line(f"{ident} = {value}")
+        if top_level and self.frame.top:
+            self.line(f"_ctx[{name!r}] = {ident}")
+
     def do_macro(self, node: n.Macro, top_level: bool) -> None:
         ident = self.assign(node.name)
         self.nested_function(ident, node.params, node.body, caller=True)

@@ -38,6 +38,8 @@ def assigned_names(body: list[n.Node]) -> set[str]:
             stack.extend(node.body)
         elif isinstance(node, n.Macro):
             names.add(node.name)
+        elif isinstance(node, n.Import):
+            names.update([node.target] if not node.names else [alias for _, alias in node.names])
         elif isinstance(node, n.If):
             stack.extend(node.body + node.otherwise)
         elif isinstance(node, n.FilterBlock):

@@ -66,6 +66,14 @@ class Template:
             blocks.setdefault(name, []).append(function)
         return module["root"](context, write, blocks)
 
+    def module(self) -> ImportedTemplate:
+        """What ``{% import %}`` gives: the template's top-level macros and ``set`` names, as attributes.
+        The template runs once with the globals only (not the importer's names, as in Jinja2)."""
+        context, output = dict(self.templates.globals), list[str]()
+        self._run(context, output.append, {})
+        return ImportedTemplate(self.name, {k: v for k, v in context.items()
+                                            if k not in self.templates.globals or v is not self.templates.globals[k]})
+
     def render(self, /, **context: Any) -> str:
         out: list[str] = []
         try:
@@ -84,6 +92,17 @@ class Template:
 
     def __repr__(self) -> str:
         return f"<Template {self.name!r}>"
+
+
+class ImportedTemplate:
+    """An imported template's names: ``forms.field(...)`` in the importer."""
+
+    def __init__(self, name: str, names: dict[str, Any]) -> None:
+        self.__dict__.update(names)
+        self._name = name
+
+    def __repr__(self) -> str:
+        return f"<ImportedTemplate {self._name!r}>"
 
 
 class Templates:

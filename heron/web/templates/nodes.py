@@ -201,6 +201,17 @@ class Include:
 
 
 @dataclass(eq=False)
+class Import:
+    """``{% import "forms.html" as forms %}`` (``names`` empty) or ``{% from "forms.html" import a, b as c %}``:
+    what another template defines at its top level (macros, ``set`` names)."""
+
+    template: Expr
+    target: str
+    names: list[tuple[str, str]]  # (name in the template, name here)
+    pos: int
+
+
+@dataclass(eq=False)
 class Macro:
     name: str
     params: list[tuple[str, Expr | None]]
@@ -225,7 +236,7 @@ class FilterBlock:
     pos: int
 
 
-Node = Union[Text, Print, If, For, Assign, With, Block, Extends, Include, Macro, CallBlock, FilterBlock]
+Node = Union[Text, Print, If, For, Assign, With, Block, Extends, Include, Import, Macro, CallBlock, FilterBlock]
 
 
 @dataclass(eq=False)

@@ -2,7 +2,8 @@
 
 One function per tag: ``{% if %}``, ``{% for %}``, ``{% set %}``,
 ``{% with %}``, ``{% block %}``, ``{% extends %}``, ``{% include %}``,
-``{% macro %}``, ``{% call %}``, ``{% filter %}``. A tag with a body reads
+``{% import %}``, ``{% from %}``, ``{% macro %}``, ``{% call %}``,
+``{% filter %}``. A tag with a body reads
 statements until one of the tags that may end it (``elif``, ``else``,
 ``endfor`` ...). Mistakes are ``TemplateSyntaxError`` with the template's
 name, line and column: an unknown tag, an ``endif`` without ``if``, a
@@ -39,7 +40,7 @@ class _Parser:
         self.statements: dict[str, Callable[[int], n.Node]] = {
             "if": self.if_, "for": self.for_, "set": self.set_, "with": self.with_, "block": self.block,
             "extends": self.extends, "include": self.include, "macro": self.macro, "call": self.call,
-            "filter": self.filter_,
+            "filter": self.filter_, "import": self.import_, "from": self.from_,
         }
 
     def body(self, ends: tuple[str, ...]) -> list[n.Node]:
@@ -181,6 +182,34 @@ class _Parser:
             stream.expect("name", "context")  # included templates always see the context here
         stream.expect("block_end")
         return n.Include(template, ignore_missing, pos)
+
+    def import_(self, pos: int) -> n.Import:
+        template = parse_expression(self.stream)
+        self.stream.expect("name", "as")
+        target = parse_name(self.stream).name
+        self.context_clause()
+        return n.Import(template, target, [], pos)
+
+    def from_(self, pos: int) -> n.Import:
+        stream = self.stream
+        template = parse_expression(stream)
+        stream.expect("name", "import")
+        names: list[tuple[str, str]] = []
+        while True:
+            name = parse_name(stream).name
+            alias = parse_name(stream).name if stream.skip("name", "as") else name
+            names.append((name, alias))
+            if not stream.skip("op", ","):
+                break
+        self.context_clause()
+        return n.Import(template, "", names, pos)
+
+    def context_clause(self) -> None:
+        """``with context`` / ``without context`` at the end of an import: imported templates never see
+        the importer's names here (Jinja2's default), so both are read and ignored."""
+        if self.stream.skip("name", "with") or self.stream.skip("name", "without"):
+            self.stream.expect("name", "context")
+        self.stream.expect("block_end")
 
     def params(self) -> list[tuple[str, n.Expr | None]]:
         """``(a, b=1)`` of a macro or a call block, after its ``(``."""
