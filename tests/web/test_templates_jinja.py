@@ -1,7 +1,9 @@
 """heron's templates render what Jinja2 renders (autoescape on), over a corpus of the shared syntax.
 
 Each case is a template and a context; the test renders it with both
-engines and wants the same text, byte for byte, or the same failure.
+engines and wants the same text, byte for byte. Generated expressions
+(operators, filters, tests, conditionals, nested) are held to the same:
+the same output, or both failing.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from typing import Any
 import jinja2
 import markupsafe
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from heron.web.templates import Templates
 
@@ -100,6 +104,10 @@ CASES = [
     "a  {{- n -}}  b\n  {%- if flag %} c {% endif -%}  \n d", "{# a comment #}x{#- trimmed -#}  y",
     "{% raw %}{{ not rendered }}{% endraw %}", "line1\n{% if flag %}\nline2\n{% endif %}\nline3\n",
     "\n\n{{ n }}\n\n",
+    # blocks see the context; only scoped ones see the loop around them
+    "{% for i in nums %}{% block b %}[{{ i }}]{% endblock %}{% endfor %}",
+    "{% for i in nums %}{% block b scoped %}[{{ i }}]{% endblock %}{% endfor %}",
+    "{% set top = 'T' %}{% block b %}{{ top }}{% endblock %}",
 ]
 
 
@@ -163,3 +171,39 @@ def test_streaming_gives_the_same_text(engines: tuple[Templates, jinja2.Environm
     for name in ("child.html", "grandchild.html", "list.html"):
         pieces = list(heron.stream(name, **CONTEXT))
         assert len(pieces) > 1 and "".join(pieces) == heron.render(name, **CONTEXT)
+
+
+# -- generated expressions ----------------------------------------------------------------
+
+ATOMS = st.sampled_from(["0", "1", "2", "-3", "2.5", "'a'", "'<b>'", "\"x y\"", "n", "f", "name", "nums", "items",
+                         "none", "true", "false", "missing", "d.x", "d['y']", "nums[0]", "[1, 2]", "(1, 'a')",
+                         "{'k': 1}", "users[0].name"])
+BINARY = ["+", "-", "*", "/", "//", "%", "~", "==", "!=", "<", ">=", "and", "or", "in", "not in"]
+FILTERS = ["upper", "lower", "length", "first", "last", "string", "default('d')", "join(',')", "list", "trim",
+           "abs", "int", "float", "reverse|list", "sort|list", "e", "title", "capitalize", "round", "tojson"]
+TESTS = ["defined", "none", "odd", "even", "string", "number", "iterable", "sequence", "mapping", "integer"]
+
+
+def expressions() -> st.SearchStrategy[str]:
+    return st.recursive(ATOMS, lambda inner: st.one_of(
+        st.tuples(inner, st.sampled_from(BINARY), inner).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+        st.tuples(inner, st.sampled_from(FILTERS)).map(lambda t: f"({t[0]})|{t[1]}"),
+        st.tuples(inner, st.sampled_from(TESTS), st.booleans()).map(
+            lambda t: f"({t[0]} is {'not ' if t[2] else ''}{t[1]})"),
+        inner.map(lambda e: f"(not {e})"),
+        st.tuples(inner, inner, inner).map(lambda t: f"({t[0]} if {t[1]} else {t[2]})"),
+    ), max_leaves=6)
+
+
+@settings(max_examples=400, deadline=None)
+@given(expressions())
+def test_generated_expressions_print_what_jinja2_prints(engines: tuple[Templates, jinja2.Environment],
+                                                        expression: str) -> None:
+    heron, jinja = engines
+    template = "{{ " + expression + " }}"
+    expected = jinja_render(jinja, template)
+    got = heron_render(heron, template)
+    if expected[0] == "error" or got[0] == "error":  # both must fail (the exception classes differ by design)
+        assert got[0] == expected[0], (template, got, expected)
+    else:
+        assert got == expected, template

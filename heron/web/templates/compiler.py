@@ -325,7 +325,8 @@ class _Compiler:
             self.frame = inner
 
     def do_block(self, node: n.Block, top_level: bool) -> None:
-        call = f"_blocks[{node.name!r}][0]({self.context()}, {self.writer_arg()}, _blocks)"
+        context = self.context() if node.scoped else "_ctx"
+        call = f"_blocks[{node.name!r}][0]({context}, {self.writer_arg()}, _blocks)"
         self.line(f"yield from {call}" if self.writer == "yield" else call)
 
     def writer_arg(self) -> str:

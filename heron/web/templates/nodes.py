@@ -182,8 +182,11 @@ class With:
 
 @dataclass(eq=False)
 class Block:
+    """``{% block name %}``; only a ``scoped`` block sees the loop and ``with`` names around it (Jinja2's rule)."""
+
     name: str
     body: list[Node]
+    scoped: bool
     pos: int
 
 

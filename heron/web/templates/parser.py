@@ -160,8 +160,7 @@ class _Parser:
         name = stream.expect("name")
         if name.value in self.blocks:
             raise stream.error(f"block {name.value!r} defined twice", name.pos)
-        stream.skip("name", "scoped")  # blocks always see the loop variables around them here
-        block = n.Block(name.value, [], pos)
+        block = n.Block(name.value, [], stream.skip("name", "scoped"), pos)
         self.blocks[name.value] = block
         block.body = self.until("endblock")
         return block
