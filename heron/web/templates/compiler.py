@@ -27,7 +27,7 @@ import keyword
 from typing import Any
 
 from heron.web.templates import nodes as n
-from heron.web.templates.expression_code import expression_code, filter_code
+from heron.web.templates.expression_code import arguments, expression_code, filter_code
 from heron.web.templates.frames import Frame, assigned_names, target_names, uses_loop
 from heron.web.templates.lexer import Source
 from heron.web.templates.runtime import to_text
@@ -412,8 +412,8 @@ class _Compiler:
     def do_callblock(self, node: n.CallBlock, top_level: bool) -> None:
         ident = f"_caller{next(self.ids)}"
         self.nested_function(ident, node.params, node.body, caller=False)
-        call = n.Call(node.call.func, node.call.args, node.call.kwargs, node.call.pos)
-        self.write(f"_esc({self.expr(call)[:-1]}{', ' if node.call.args or node.call.kwargs else ''}caller={ident}))")
+        args = [*arguments(node.call.args, node.call.kwargs, self), f"caller={ident}"]
+        self.write(f"_esc({self.expr(node.call.func)}({', '.join(args)}))")
 
     def do_filterblock(self, node: n.FilterBlock, top_level: bool) -> None:
         chain: list[n.Filter] = []

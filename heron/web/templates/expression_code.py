@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from heron.web.templates import nodes as n
 
-__all__ = ["Scope", "expression_code"]
+__all__ = ["Scope", "arguments", "expression_code", "filter_code"]
 
 _BINARY = frozenset({"+", "-", "*", "/", "//", "%", "**"})
 
