@@ -51,9 +51,13 @@ class RequestHead(NamedTuple):
     (RFC 9110 section 7.8), such as ``websocket``."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Data:
-    """A piece of the request body, with chunked framing already removed."""
+    """A piece of the request body, with chunked framing already removed.
+
+    Not frozen, unlike the other events: a frozen dataclass's ``__init__``
+    costs twice as much, and one ``Data`` is made per piece of every body
+    (and of every multipart part)."""
 
     data: bytes
 
