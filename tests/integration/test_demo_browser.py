@@ -120,20 +120,22 @@ def test_a_file_uploaded_through_the_page_comes_back_with_its_hash(serve: Serve,
 def test_sign_in_count_visits_and_sign_out(serve: Serve, tmp_path: Path) -> None:
     server = serve(app=None)
     with chromium(tmp_path) as browser:
+        def shows(selector: str, text: str, what: str) -> None:  # after a form's answer has loaded
+            browser.wait_for(lambda: browser.text(browser.find(selector)) == text, what=what)
+
         browser.get(server.url("/account"))
-        browser.wait_for(lambda: browser.url == server.url("/login"), what="sent to the sign-in page")
-        assert browser.text(browser.find(".flash")) == "Sign in first."
+        shows(".flash", "Sign in first.", "sent to the sign-in page")
+        assert browser.url == server.url("/login")
         browser.type(browser.find("input[name=name]"), "Ada")
         browser.type(browser.find("input[name=password]"), "wrong")
         browser.click(browser.find("#login-form button"))
-        browser.wait_for(lambda: "Wrong name or password." in browser.text(browser.find("main")),
-                         what="a wrong password refused")
+        shows(".flash", "Wrong name or password.", "a wrong password refused")
 
         browser.type(browser.find("input[name=name]"), "Ada")
         browser.type(browser.find("input[name=password]"), "heron")
         browser.click(browser.find("#login-form button"))
-        browser.wait_for(lambda: browser.url == server.url("/account"), what="signed in")
-        assert browser.text(browser.find("#account-user")) == "Ada"
+        shows("#account-user", "Ada", "signed in")
+        assert browser.url == server.url("/account")
         assert browser.text(browser.find(".flash")) == "Welcome, Ada."
         assert browser.text(browser.find("#account-visits")) == "1"
         browser.get(server.url("/account"))
@@ -142,10 +144,9 @@ def test_sign_in_count_visits_and_sign_out(serve: Serve, tmp_path: Path) -> None
         assert browser.script("return document.cookie") == ""  # HttpOnly: no script can read the session
 
         browser.click(browser.find("#logout-form button"))
-        browser.wait_for(lambda: browser.url == server.url("/login"), what="signed out")
-        assert browser.text(browser.find(".flash")) == "You are signed out."
+        shows(".flash", "You are signed out.", "signed out")
         browser.get(server.url("/account"))
-        browser.wait_for(lambda: browser.url == server.url("/login"), what="the account page closed again")
+        shows(".flash", "Sign in first.", "the account page closed again")
         assert_no_console_errors(browser)
 
 

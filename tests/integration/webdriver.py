@@ -109,14 +109,21 @@ class Browser:
         return self.command("POST", "/execute/sync", {"script": source, "args": list(args)})
 
     def wait_for(self, probe: Callable[[], T], timeout: float = 5.0, what: str = "condition") -> T:
-        """Call ``probe`` until it returns something true; return that, or fail after ``timeout`` s."""
+        """Call ``probe`` until it returns something true; return that, or fail after ``timeout`` s.
+
+        A probe that fails in the browser (an element not there yet, because a
+        form's answer is still loading) counts as not true yet."""
         deadline = time.monotonic() + timeout
+        error: WebDriverError | None = None
         while True:
-            result = probe()
+            try:
+                result = probe()
+            except WebDriverError as exc:
+                result, error = None, exc  # type: ignore[assignment]
             if result:
                 return result
             if time.monotonic() > deadline:
-                raise AssertionError(f"{what}: still not true after {timeout}s")
+                raise AssertionError(f"{what}: still not true after {timeout}s (last error: {error})")
             time.sleep(0.05)
 
     def console_log(self) -> list[dict[str, Any]]:
