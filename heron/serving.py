@@ -26,12 +26,15 @@ from typing import Any
 from heron.errors import ServeError
 from heron.hosting import adapt
 from heron.messages.contracts import Servable
+from heron.messages.request import Request
+from heron.messages.response import Response
 from heron.server.config import ServerConfig
 from heron.server.lifecycle import Server, run_in_process
 from heron.server.listener import describe_address, listening, where
 from heron.server.loops import loop_factory
 from heron.server.tls import make_server_context
 from heron.server.workers import run_workers
+from heron.web.compression import compression
 
 __all__ = ["serve", "serve_app", "serving_in_thread", "servable"]
 
@@ -53,11 +56,30 @@ def serve(app: Any, config: ServerConfig | None = None, *, label: str = "app", *
 
 
 def servable(app: Any, config: ServerConfig) -> Servable:
-    """``app`` as the server runs it: a heron App as is, a WSGI or ASGI app behind its adapter."""
+    """``app`` as the server runs it: a heron App as is, a WSGI or ASGI app behind its adapter;
+    with ``--compress``, its responses compressed (``heron.web.compression``)."""
     try:
-        return adapt(app, config.interface, lifespan=config.lifespan, workers=config.workers)
+        adapted = adapt(app, config.interface, lifespan=config.lifespan, workers=config.workers)
     except TypeError as exc:
         raise ServeError(f"{exc} (docs/cli.md, --interface)") from None
+    return Compressed(adapted) if config.compress else adapted
+
+
+class Compressed:
+    """A servable whose responses go through the compression middleware: ``--compress``."""
+
+    def __init__(self, inner: Servable) -> None:
+        self.inner = inner
+        self._handle = compression()(inner.handle)
+
+    async def handle(self, request: Request) -> Response:
+        return await self._handle(request)
+
+    async def startup(self) -> None:
+        await self.inner.startup()
+
+    async def shutdown(self) -> None:
+        await self.inner.shutdown()
 
 
 def serve_app(app: Servable, config: ServerConfig, label: str) -> None:

@@ -55,6 +55,8 @@ class ServerConfig:
     lifespan: str = _setting("auto", "ASGI lifespan events: auto (if the app supports them), on (required), off",
                              "app", choices=("auto", "on", "off"))
     reload: bool = _setting(False, "restart the server when a watched .py file changes (development)", "app")
+    compress: bool = _setting(False, "compress responses clients accept compressed: gzip, and br and zstd where "
+                                     "installed (any app, hosted ones too)", "app")
     workers: int = _setting(1, "processes sharing the listening socket", "processes", minimum=1, metavar="N")
     threads: int = _setting(32, "threads running plain 'def' handlers (and WSGI apps), per process", "processes",
                             minimum=1, metavar="N")

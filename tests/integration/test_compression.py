@@ -8,6 +8,7 @@ import subprocess
 import time
 import zlib
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
@@ -69,3 +70,19 @@ def test_a_compressed_stream_delivers_its_first_piece_at_once(server: Server) ->
         assert elapsed < 0.5, f"the first event took {elapsed:.2f} s"
         rest = b"".join(decoder.decompress(piece) for piece in pieces)
         assert rest + decoder.flush() == b"data: second\n\n"
+
+
+@pytest.mark.parametrize("app", ["examples/echo_wsgi.py:app", "examples/echo_asgi.py:app", "examples/echo.py:app"])
+def test_compress_switch_compresses_any_app(tmp_path: Path, app: str) -> None:
+    pool = ServerPool(tmp_path)
+    expected = "".join(f"chunk{i}\n" for i in range(2000))
+    try:
+        hosted = pool.start("--compress", app=app)
+        response = requests.get(hosted.url("/stream?n=2000"), headers={"Accept-Encoding": "gzip"}, timeout=5)
+        assert response.headers["Content-Encoding"] == "gzip" and response.headers["Vary"] == "Accept-Encoding"
+        assert response.text == expected
+        plain = pool.start(app=app)
+        response = requests.get(plain.url("/stream?n=2000"), headers={"Accept-Encoding": "gzip"}, timeout=5)
+        assert "Content-Encoding" not in response.headers and response.text == expected
+    finally:
+        pool.stop_all()
