@@ -13,7 +13,7 @@ from __future__ import annotations
 import hmac
 
 from heron.messages.response import RedirectResponse
-from heron.web import App, HTMLResponse, Request, Response
+from heron.web import App, Request, Response
 
 DEMO_PASSWORD = "heron"
 """Printed on the page: a demo, not a secret."""
