@@ -1353,6 +1353,21 @@ def main():
     return 0
 
 
+def save_run(kind, meta, runs, text, md_path):
+    """A standalone benchmark's record (bench/websocket.py, bench/upload.py): print the report, keep
+    the raw runs as results/<kind>-<time>.json, write the report to md_path if given; the exit
+    status: 0 if every run was good."""
+    print(text)
+    os.makedirs(RESULTS, exist_ok=True)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    with open(os.path.join(RESULTS, "%s-%s.json" % (kind, stamp)), "w") as f:
+        json.dump(dict(meta=meta, runs=runs), f, indent=1)
+    if md_path:
+        with open(md_path, "w") as f:
+            f.write(text)
+    return 0 if all(r["ok"] for r in runs) else 1
+
+
 def write_reports(data, md_paths, readme_path):
     """The markdown report to each of md_paths and, for a suite with targets, the README
     summary to readme_path; prints the report and says where they went."""

@@ -229,17 +229,7 @@ def main():
                 heron_fingerprint=fingerprint, versions=vers, rounds=args.rounds, servers=servers,
                 size_mib=args.size_mib, tmp_fs=" ".join(tmp_fs) or "?",
                 command="python3 bench/upload.py " + " ".join(map(shlex.quote, sys.argv[1:])))
-    text = markdown(meta, runs)
-    print(text)
-    os.makedirs(run.RESULTS, exist_ok=True)
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    with open(os.path.join(run.RESULTS, "upload-%s.json" % stamp), "w") as f:
-        json.dump(dict(meta=meta, runs=runs), f, indent=1)
-    if args.md:
-        with open(args.md, "w") as f:
-            f.write(text)
-    return 0 if all(r["ok"] for r in runs) else 1
-
+    return run.save_run("upload", meta, runs, markdown(meta, runs), args.md)
 
 if __name__ == "__main__":
     sys.exit(main())

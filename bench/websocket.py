@@ -33,7 +33,6 @@ import base64
 import datetime
 import errno
 import hashlib
-import json
 import os
 import random
 import resource
@@ -590,17 +589,7 @@ def main():
                 command="python3 bench/websocket.py " + " ".join(map(shlex.quote, sys.argv[1:])),
                 rounds=args.rounds, warmup=args.warmup, duration=args.duration,
                 servers=servers, scenarios=scens)
-    text = markdown(meta, runs)
-    print(text)
-    os.makedirs(run.RESULTS, exist_ok=True)
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    with open(os.path.join(run.RESULTS, "websocket-%s.json" % stamp), "w") as f:
-        json.dump(dict(meta=meta, runs=runs), f, indent=1)
-    if args.md:
-        with open(args.md, "w") as f:
-            f.write(text)
-    return 0 if all(r["ok"] for r in runs) else 1
-
+    return run.save_run("websocket", meta, runs, markdown(meta, runs), args.md)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -74,16 +74,19 @@ def decode_urlencoded(body: bytes, limits: Limits) -> FormData:
 
 async def read_multipart(chunks: AsyncIterator[bytes], content_type: str, limits: Limits) -> FormData:
     """Read a ``multipart/form-data`` body from ``chunks`` into fields and files, within ``limits``."""
-    reader = _MultipartReader(content_type, limits)
+    reader: _MultipartReader | None = None
     try:
+        reader = _MultipartReader(content_type, limits)  # a bad boundary is a ProtocolError too
         async for chunk in chunks:
             await reader.feed(chunk)
         await reader.feed(b"")
-    except ProtocolError as exc:
-        reader.discard()
+    except ProtocolError as exc:  # the form's format, not HTTP's framing: the connection may stay
+        if reader is not None:
+            reader.discard()
         raise HTTPError(exc.status, exc.detail) from None
     except BaseException:
-        reader.discard()
+        if reader is not None:
+            reader.discard()
         raise
     return FormData(reader.pairs)
 

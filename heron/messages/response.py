@@ -22,6 +22,7 @@ from urllib.parse import quote
 from heron.blocking import run_blocking
 from heron.errors import reason_phrase
 from heron.messages.cookies import delete_cookie_header, needs_secure, set_cookie_header
+from heron.protocol.headers import split_comma_list
 from heron.protocol.writer import HeaderError, validate_headers
 
 TEXT = "text/plain; charset=utf-8"
@@ -174,14 +175,17 @@ class Response:
                 return v
         return None
 
+    def list_header(self, name: str) -> list[str]:
+        """The members of every field called ``name`` (a ``#rule`` list, RFC 9110 section 5.6.1), in order:
+        ``Vary: a, b`` and ``Vary: c`` give ``["a", "b", "c"]``."""
+        lname = name.lower()
+        return [item for field, value in self.headers if field.lower() == lname for item in split_comma_list(value)]
+
     def vary(self, name: str) -> None:
         """Say the response depends on request field ``name``: added to ``Vary`` unless already listed
         there (or ``*`` is), never replacing what others put in it (RFC 9110 section 12.5.5)."""
-        lname = name.lower()
-        for field, value in self.headers:
-            if field.lower() == "vary" and any(item.strip().lower() in (lname, "*") for item in value.split(",")):
-                return
-        self.headers.append(("Vary", name))
+        if not any(item.lower() in (name.lower(), "*") for item in self.list_header("vary")):
+            self.headers.append(("Vary", name))
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.status}>"

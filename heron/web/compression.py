@@ -100,7 +100,6 @@ class _Brotli:
 
 class _Zstd:
     def __init__(self, module: Any, level: int) -> None:
-        self._module = module
         if hasattr(module, "ZstdCompressor") and hasattr(module.ZstdCompressor, "compressobj"):  # zstandard
             self._z = module.ZstdCompressor(level=level).compressobj()
             self._flush_block, self._end = module.COMPRESSOBJ_FLUSH_BLOCK, module.COMPRESSOBJ_FLUSH_FINISH
@@ -192,8 +191,7 @@ def _candidate(request: Request, response: Response, minimum_size: int) -> bool:
         return False
     if response.header("content-encoding") is not None or response.header("content-range") is not None:
         return False
-    cache_control = response.header("cache-control") or ""
-    return "no-transform" not in (d.strip().lower() for d in cache_control.split(","))
+    return "no-transform" not in (item.lower() for item in response.list_header("cache-control"))
 
 
 def _compressible(media_type: str) -> bool:

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from heron.messages.request import Request
 from heron.messages.response import HTML, HTMLResponse, JSONResponse, Response, StreamingResponse, header_list
-from heron.web.templates import Markup
+from heron.web.templates import Markup, escape
 
 __all__ = ["TemplateRenderer", "debug_response", "page_context", "render_page", "stream_page", "to_response"]
 
@@ -41,7 +41,7 @@ def page_context(url_for: Callable[..., str], context: dict[str, Any]) -> dict[s
     if isinstance(request, Request) and request.has_session:
         session = request.session
         extra.update(session=session, csrf_token=session.csrf_token, csrf_field=lambda: Markup(
-            f'<input type="hidden" name="csrf_token" value="{html.escape(session.csrf_token())}">'))
+            f'<input type="hidden" name="csrf_token" value="{escape(session.csrf_token())}">'))
     return {**extra, **context}
 
 

@@ -209,9 +209,8 @@ async def _in_thread(method: Callable[..., T], *args: Any) -> T:
 def _make_private(response: Response) -> None:
     """``Cache-Control: private`` (RFC 9111 section 5.2.2.7), unless the response already forbids storing
     it or says private; a ``public`` it said is dropped, since this response is for one user only."""
-    fields = [value for name, value in response.headers if name.lower() == "cache-control"]
-    directives = [item.strip() for value in fields for item in value.split(",") if item.strip()]
-    lowered = [item.split("=")[0].lower() for item in directives]
+    directives = response.list_header("cache-control")
+    lowered = [item.partition("=")[0].strip().lower() for item in directives]
     if "no-store" in lowered or "private" in lowered:
         return
     kept = [item for item, name in zip(directives, lowered) if name != "public"]

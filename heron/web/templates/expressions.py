@@ -107,7 +107,7 @@ def _expression(stream: TokenStream, with_conditional: bool) -> n.Expr:
 def parse_tuple(stream: TokenStream, *, names_only: bool = False) -> n.Expr:
     """One expression, or several separated by commas as a tuple (``for k, v in``, ``set a, b =``)."""
     pos = stream.current.pos
-    parse = _assignable if names_only else parse_expression
+    parse = parse_name if names_only else parse_expression
     items = [parse(stream)]
     tuple_ = False
     while stream.skip("op", ","):
@@ -120,11 +120,6 @@ def parse_tuple(stream: TokenStream, *, names_only: bool = False) -> n.Expr:
 
 def parse_name(stream: TokenStream) -> n.Name:
     """One name (a parameter, an assignment target): never one starting with ``_``."""
-    token = stream.expect("name")
-    return n.Name(_checked(stream, token), token.pos)
-
-
-def _assignable(stream: TokenStream) -> n.Expr:
     token = stream.expect("name")
     return n.Name(_checked(stream, token), token.pos)
 
