@@ -43,6 +43,12 @@ class Limits:
         "Bodies are handed to handlers that often read them whole; raise it "
         "for upload endpoints. Checked against Content-Length before any body "
         "byte is read, and against the running total of chunked bodies.")
+    max_decoded_body_bytes: int = _limit(
+        16 * 1024 * 1024, "bytes", "413 Content Too Large",
+        "A request body sent with a Content-Encoding, once decoded (only apps "
+        "that turn decoding on: App(decompress_requests=True)). A few KiB of "
+        "gzip can stand for gigabytes, so the decoded bytes are counted as "
+        "they are produced and decoding stops here, never buffering past it.")
     max_form_fields: int = _limit(
         1000, "fields", "413 Content Too Large",
         "Fields an urlencoded form body may hold, and parts (fields and files) "

@@ -18,8 +18,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import json
-from collections.abc import AsyncIterator
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any, NoReturn, TypeVar
 from urllib.parse import unquote
 
@@ -199,6 +198,18 @@ class Request:
         self._streamed = True
         while chunk := await self._body_stream.read_chunk():
             yield chunk
+
+    def wrap_body(self, wrap: Callable[[BodyStream], BodyStream], headers: Headers) -> None:
+        """Read the body through ``wrap(body stream)`` from now on, described by ``headers``.
+
+        For a layer that changes the body as it is read, such as decoding
+        a Content-Encoding (heron/web/requestcoding.py); only before anything
+        has read the body.
+        """
+        if self._body is not None or self._streamed:
+            raise RuntimeError("the request body was already read")
+        self._body_stream = wrap(self._body_stream)
+        self.headers = headers
 
     @property
     def is_websocket(self) -> bool:

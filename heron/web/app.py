@@ -26,6 +26,7 @@ from heron.web.converters import Converter, make_converter
 from heron.web.middleware import Middleware, apply
 from heron.web.routing import (Mount, Router, caller_location, describe_handler, slash_alternative,
                                slash_redirect_location)
+from heron.web.requestcoding import check_content_coding
 from heron.web.rendering import TemplateRenderer, debug_response, render_page, stream_page, to_response
 from heron.web.templates import Templates
 from heron.web.websocket import WebSocket
@@ -49,7 +50,8 @@ class App:
     """
 
     def __init__(self, *, debug: bool = False, redirect_slashes: bool = True,
-                 templates: str | os.PathLike[str] | TemplateRenderer | None = None) -> None:
+                 templates: str | os.PathLike[str] | TemplateRenderer | None = None,
+                 decompress_requests: bool = False) -> None:
         self.router = Router()
         self.websockets = Router()
         """WebSocket routes (``websocket``), apart from HTTP ones: a handshake looks here first."""
@@ -57,6 +59,9 @@ class App:
         """Show tracebacks to clients on 500s: for local development only."""
         self.redirect_slashes = redirect_slashes
         """Answer 308 to the other form when only ``/x`` or ``/x/`` has a route (docs/routing.md)."""
+        self.decompress_requests = decompress_requests
+        """Decode request bodies sent with ``Content-Encoding: gzip`` or ``deflate`` (within
+        ``max_decoded_body_bytes``) instead of answering 415 (docs/compression.md)."""
         self._on_startup: list[Callable[[], Any]] = []
         self._on_shutdown: list[Callable[[], Any]] = []
         self._middleware: list[Middleware] = []
@@ -263,7 +268,8 @@ class App:
     async def handle(self, request: Request) -> Response:
         """Answer one request; never raises for an error in a handler or middleware.
 
-        The order: middleware (first added outermost), then before hooks,
+        The order: a body's Content-Encoding settled (415, or decoded as it
+        is read: ``decompress_requests``), middleware (first added outermost), then before hooks,
         the route's handler, after hooks. Errors raised inside become
         responses there, so middleware sees error responses like any other;
         errors raised by middleware itself become responses here. The one
@@ -274,6 +280,9 @@ class App:
         if chain is None:
             chain = self._chain = apply(self._middleware, self._answer)
         try:
+            head = request.head
+            if head.content_length or head.chunked:  # a body, maybe encoded: settled before anything reads it
+                check_content_coding(request, self.decompress_requests)
             return await chain(request)
         except Exception as exc:
             return await self._error_response(request, exc)

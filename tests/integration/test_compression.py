@@ -86,3 +86,20 @@ def test_compress_switch_compresses_any_app(tmp_path: Path, app: str) -> None:
         assert "Content-Encoding" not in response.headers and response.text == expected
     finally:
         pool.stop_all()
+
+
+def test_a_gzip_request_body_is_decoded_and_a_zip_bomb_is_413_then_the_server_goes_on(
+        tmp_path: Path) -> None:
+    pool = ServerPool(tmp_path)
+    try:
+        server = pool.start("--max-decoded-body-bytes", "1000000", app=app_spec("compressed"))
+        posted = requests.post(server.url("/count"), data=gzip.compress(b"x" * 999_999),
+                               headers={"Content-Encoding": "gzip"}, timeout=5)
+        assert posted.json() == {"bytes": 999_999}
+        bomb = gzip.compress(bytes(256 * 1024 * 1024), 9)  # 256 MiB of zeros in about 250 KiB
+        with requests.Session() as session:
+            refused = session.post(server.url("/count"), data=bomb, headers={"Content-Encoding": "gzip"}, timeout=10)
+            assert refused.status_code == 413 and "1000000 bytes once decoded" in refused.text
+            assert session.get(server.url("/json"), timeout=5).status_code == 200
+    finally:
+        pool.stop_all()

@@ -1,4 +1,5 @@
-"""A test app behind the compression middleware: text, JSON, and a stream that pauses between pieces."""
+"""A test app behind the compression middleware: text, JSON, and a stream that pauses between pieces; it decodes
+gzip request bodies too."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 from heron import App, Request, Response, StreamingResponse
 from heron.web.compression import compression
 
-app = App()
+app = App(decompress_requests=True)
 app.add_middleware(compression())
 TEXT = "heron compresses what shrinks. " * 1000
 
@@ -32,3 +33,9 @@ async def events(request: Request) -> StreamingResponse:
         await asyncio.sleep(1.0)
         yield "data: second\n\n"
     return StreamingResponse(stream(), content_type="text/event-stream")
+
+
+@app.post("/count")
+async def count(request: Request) -> Any:
+    """How many (decoded) bytes the body held."""
+    return {"bytes": len(await request.body())}
