@@ -104,41 +104,43 @@ def weak_match(a: str, b: str) -> bool:
 # -- preconditions (RFC 9110 section 13.1), each one small function -----------
 
 
-def if_match_passes(value: str, etag: str) -> bool:
-    """Section 13.1.1: true for ``*`` or a tag that matches ``etag`` strongly."""
+def if_match_passes(value: str, etag: str | None) -> bool:
+    """Section 13.1.1: true for ``*`` or a tag that matches ``etag`` strongly (none does when there is no tag)."""
     tags = parse_etags(value)
     if tags is None:
         return False
-    return tags == ["*"] or any(strong_match(tag, etag) for tag in tags)
+    return tags == ["*"] or (etag is not None and any(strong_match(tag, etag) for tag in tags))
 
 
-def if_unmodified_since_passes(value: str, last_modified: int) -> bool:
-    """Section 13.1.4: true unless modified after the date; an invalid date is ignored."""
+def if_unmodified_since_passes(value: str, last_modified: int | None) -> bool:
+    """Section 13.1.4: true unless modified after the date; ignored for an invalid date or an unknown time."""
     date = parse_http_date(value)
-    return date is None or last_modified <= date
+    return date is None or last_modified is None or last_modified <= date
 
 
-def if_none_match_passes(value: str, etag: str) -> bool:
-    """Section 13.1.2: false for ``*`` or a tag that matches ``etag`` weakly."""
+def if_none_match_passes(value: str, etag: str | None) -> bool:
+    """Section 13.1.2: false for ``*`` or a tag that matches ``etag`` weakly (none does when there is no tag)."""
     tags = parse_etags(value)
     if tags is None:
         return True
-    return not (tags == ["*"] or any(weak_match(tag, etag) for tag in tags))
+    return not (tags == ["*"] or (etag is not None and any(weak_match(tag, etag) for tag in tags)))
 
 
-def if_modified_since_passes(value: str, last_modified: int) -> bool:
-    """Section 13.1.3: true if modified after the date; an invalid date is ignored."""
+def if_modified_since_passes(value: str, last_modified: int | None) -> bool:
+    """Section 13.1.3: true if modified after the date; ignored for an invalid date or an unknown time."""
     date = parse_http_date(value)
-    return date is None or last_modified > date
+    return date is None or last_modified is None or last_modified > date
 
 
-def evaluate_preconditions(method: str, headers: Headers, etag: str, last_modified: int) -> int | None:
+def evaluate_preconditions(method: str, headers: Headers, etag: str | None, last_modified: int | None) -> int | None:
     """304, 412 or None (go on) for a request on an existing resource.
 
     RFC 9110 section 13.2.2, in its order: If-Match, else
     If-Unmodified-Since; then If-None-Match, else If-Modified-Since (GET
     and HEAD only). ``last_modified`` is in whole seconds, as sent in the
     Last-Modified field, so a date copied back from it compares equal.
+    A resource may lack either validator (None): a tag then matches only
+    ``*``, and the date conditions are ignored (sections 13.1.3 and 13.1.4).
     If-Range is evaluated later, by ``if_range_allows``, when there is a Range.
     """
     if "if-match" in headers:
