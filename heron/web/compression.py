@@ -10,7 +10,7 @@ ties broken by the server's order of preference.
 
 What is left alone, and why (the bugs other servers' middleware had):
 
-- HEAD, 1xx, 204, 206 and 304 responses, and any with a ``Content-Range``:
+- 1xx, 204, 206 and 304 responses, and any with a ``Content-Range``:
   no body to compress, or a byte range of the uncompressed one;
 - responses that already have a ``Content-Encoding``, or say
   ``Cache-Control: no-transform`` (RFC 9111 section 5.2.2.6);
@@ -21,7 +21,12 @@ What is left alone, and why (the bugs other servers' middleware had):
   have precompressed siblings instead (docs/static.md).
 
 Whenever the answer depended on ``Accept-Encoding`` the response says
-``Vary: Accept-Encoding``; a compressed variant's strong ``ETag`` becomes
+``Vary: Accept-Encoding``, and so do the 206s of a compressible type
+and every 304, which stand for such a 200 and must repeat its ``Vary``
+(RFC 9110 sections 15.3.7 and 15.4.5; a 304 does not say its type, and
+a ``Vary`` too many costs a cache less than one too few). A HEAD gets the
+fields its GET would (section 9.3.2): a body in memory is compressed for
+its length, a stream only announced; a compressed variant's strong ``ETag`` becomes
 weak (RFC 9110 section 8.8.1: the bytes differ, the meaning does not);
 ``Content-Length`` is the server's to compute from the new body. A
 stream is compressed as it goes, flushed after every piece, so a client
@@ -163,14 +168,16 @@ def compression(*, minimum_size: int = 500, codings: Iterable[str] | None = None
     def middleware(next_handler: Handler) -> Handler:
         async def handler(request: Request) -> Response:
             response = await next_handler(request)
-            if not _candidate(request, response, minimum_size):
+            if not _candidate(response, minimum_size):
+                if response.status == 304 or (response.status == 206 and _compressible(response)):
+                    response.vary("Accept-Encoding")
                 return response
             response.vary("Accept-Encoding")
             accepted = accepted_encodings(request.headers.get_all("accept-encoding"))
             chosen = max(order, key=lambda name: (coding_quality(accepted, name), -order.index(name)))
             if coding_quality(accepted, chosen) <= 0:
                 return response
-            await _encode(response, chosen, makers[chosen])
+            await _encode(response, chosen, makers[chosen], head=request.method == "HEAD")
             return response
 
         return handler
@@ -178,31 +185,37 @@ def compression(*, minimum_size: int = 500, codings: Iterable[str] | None = None
     return middleware
 
 
-def _candidate(request: Request, response: Response, minimum_size: int) -> bool:
+def _candidate(response: Response, minimum_size: int) -> bool:
     """Whether ``response`` may be compressed at all (before asking what the client accepts)."""
-    if request.method == "HEAD" or response.status < 200 or response.status in _SKIPPED_STATUS:
+    if response.status < 200 or response.status in _SKIPPED_STATUS:
         return False
     if isinstance(response, FileResponse):
         return False
     if not isinstance(response, StreamingResponse) and len(response.body) < minimum_size:
         return False
-    content_type = response.header("content-type")
-    if content_type is None or not _compressible(parse_media_type(content_type)[0]):
+    if not _compressible(response):
         return False
     if response.header("content-encoding") is not None or response.header("content-range") is not None:
         return False
     return "no-transform" not in (item.lower() for item in response.list_header("cache-control"))
 
 
-def _compressible(media_type: str) -> bool:
+def _compressible(response: Response) -> bool:
+    """Whether the response's media type shrinks when compressed."""
+    content_type = response.header("content-type")
+    if content_type is None:
+        return False
+    media_type = parse_media_type(content_type)[0]
     return media_type.startswith("text/") or media_type in COMPRESSIBLE or media_type.endswith(("+json", "+xml"))
 
 
-async def _encode(response: Response, coding: str, make: Callable[[], Compressor]) -> None:
+async def _encode(response: Response, coding: str, make: Callable[[], Compressor], *, head: bool) -> None:
     response.headers.append(("Content-Encoding", coding))
     response.headers = [(name, _weak(value) if name.lower() == "etag" else value)
                         for name, value in response.headers if name.lower() != "content-length"]
     if isinstance(response, StreamingResponse):
+        if head:
+            return  # no body will be sent: the server closes the stream unread
         source = StreamingResponse(response.content)  # reads the app's pieces as bytes, whatever they are
         response.content = _stream(source.chunks(), make())
     elif len(response.body) >= THREAD_BYTES:

@@ -42,6 +42,7 @@ from heron.messages.response import RedirectResponse, Response
 from heron.protocol.headers import Headers
 from heron.protocol.writer import validate_headers
 from heron.web.byteranges import byteranges_response
+from heron.web.caching import CacheControl
 from heron.web.conditional import (
     Unsatisfiable,
     content_range,
@@ -70,8 +71,10 @@ class StaticFiles:
 
     ``index`` names the file a directory URL answers with (None: none);
     a directory without one is a 404, or with ``listing`` True an HTML
-    list of its entries. ``cache_control`` is sent as is on every file
-    response and 304. Symlinks are refused unless ``follow_symlinks`` is
+    list of its entries. ``cache_control`` (a string or a ``CacheControl``)
+    is sent on every file response and 304: ``no-cache`` unless told,
+    since every file carries validators and a deploy must show at once;
+    None sends none. Symlinks are refused unless ``follow_symlinks`` is
     True, and even then must resolve inside ``directory``. Hidden files
     and directories (``.git``, ``.env``) are never served, except
     ``.well-known``. Every refusal is a 404, never a 403.
@@ -86,7 +89,7 @@ class StaticFiles:
         prefix: str = "/",
         *,
         index: str | None = "index.html",
-        cache_control: str | None = None,
+        cache_control: str | CacheControl | None = "no-cache",
         follow_symlinks: bool = False,
         listing: bool = False,
     ) -> None:
@@ -98,6 +101,7 @@ class StaticFiles:
         if index is not None and (not index or "/" in index or index in (".", "..")):
             raise ValueError(f"StaticFiles: index {index!r} must be a plain file name")
         if cache_control is not None:
+            cache_control = str(cache_control)
             validate_headers([("Cache-Control", cache_control)])
         self.root = root
         self.prefix = prefix

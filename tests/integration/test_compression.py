@@ -50,6 +50,15 @@ def test_requests_decodes_gzip_and_the_length_is_the_compressed_one(server: Serv
     assert gzip.decompress(raw.raw.read()).startswith(b'{"numbers":[0,1,2')
 
 
+def test_head_has_the_fields_of_the_compressed_get(server: Server) -> None:
+    headers = {"Accept-Encoding": "gzip"}
+    get = requests.get(server.url("/text"), headers=headers, stream=True, timeout=5)
+    head = requests.head(server.url("/text"), headers=headers, timeout=5)
+    for name in ("Content-Encoding", "Content-Length", "Vary", "ETag"):
+        assert head.headers.get(name) == get.headers.get(name), name
+    get.close()
+
+
 def test_without_accept_encoding_the_body_is_as_written(server: Server) -> None:
     response = requests.get(server.url("/text"), headers={"Accept-Encoding": "identity"}, timeout=5)
     assert "Content-Encoding" not in response.headers and response.text == TEXT

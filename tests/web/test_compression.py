@@ -55,7 +55,15 @@ def make_app(**options: Any) -> App:
     async def empty(request: Request) -> Response:
         return Response(b"", 204)
 
-    @app.get("/stream")
+    @app.get("/not-modified")
+    async def not_modified(request: Request) -> Response:
+        return Response(b"", 304, [("ETag", '"v1"')])
+
+    @app.get("/partial-png")
+    async def partial_png(request: Request) -> Response:
+        return Response(bytes(1000), 206, [("Content-Range", "bytes 0-999/5000")], content_type="image/png")
+
+    @app.route("/stream", methods=["GET", "HEAD"])
     async def stream(request: Request) -> StreamingResponse:
         async def events() -> AsyncIterator[str]:
             for i in range(5):
@@ -120,11 +128,13 @@ def test_json_is_compressed(client: TestClient) -> None:
     assert json.loads(decoded(response)) == {"items": list(range(1000))}
 
 
-@pytest.mark.parametrize("path", ["/small", "/png", "/no-transform", "/partial", "/empty", "/file"])
+@pytest.mark.parametrize("path", ["/small", "/png", "/no-transform", "/partial", "/empty", "/file", "/not-modified",
+                                  "/partial-png"])
 def test_what_is_left_alone(client: TestClient, path: str) -> None:
     response = client.get(path, headers={"Accept-Encoding": "gzip, br, zstd"})
     assert response.headers.get("content-encoding") is None
-    assert response.headers.get("vary") is None
+    # a 304, and a 206 of a type that would be compressed, repeat the Vary of the 200 they stand for
+    assert response.headers.get("vary") == ("Accept-Encoding" if path in ("/not-modified", "/partial") else None)
 
 
 def test_an_encoded_body_is_not_encoded_twice(client: TestClient) -> None:
@@ -133,9 +143,14 @@ def test_an_encoded_body_is_not_encoded_twice(client: TestClient) -> None:
     assert gzip.decompress(response.body) == TEXT.encode()
 
 
-def test_head_is_left_alone(client: TestClient) -> None:
-    response = client.head("/text", headers={"Accept-Encoding": "gzip"})
-    assert response.headers.get("content-encoding") is None
+@pytest.mark.parametrize("path", ["/text", "/stream"])
+def test_head_gets_the_fields_its_get_would(client: TestClient, path: str) -> None:
+    """RFC 9110 section 9.3.2; a body in memory is compressed for its length, a stream only announced."""
+    get = client.get(path, headers={"Accept-Encoding": "gzip"})
+    head = client.head(path, headers={"Accept-Encoding": "gzip"})
+    assert head.status == 200 and head.body == b""
+    for name in ("content-encoding", "vary", "etag", "content-length", "transfer-encoding"):
+        assert head.headers.get(name) == get.headers.get(name), name
 
 
 @pytest.mark.parametrize("coding", ["gzip", "br", "zstd"])
