@@ -1,0 +1,99 @@
+"""The generic cell rate algorithm, as a pure function over stored arrival times (web layer).
+
+The generic cell rate algorithm (GCRA, the ATM leaky bucket as a meter)
+keeps one number per key and limit: the theoretical arrival time (TAT),
+when the key's bucket would be empty again. A limit of ``count`` per
+``period`` with a ``burst`` admits a request at ``now`` if
+``max(TAT, now) + interval - burst * interval <= now`` (``interval`` is
+``period / count``), and then moves the TAT on by one interval. That is
+exact (no window edges where twice the rate slips through, as fixed
+windows allow), O(1), and what a store has to keep is one float.
+
+Several limits on one route (10 a second and 1,000 an hour) are one
+record per key, a tuple of TATs, decided together: a request is admitted
+only if every limit admits it, and a refused request uses up none of them.
+``gcra`` is that decision as a pure function; every store
+(``heron.web.ratestores``) runs it atomically per key.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final, Protocol
+
+__all__ = ["Decision", "Rate", "RateStore", "gcra"]
+
+_UNITS: Final = {"s": 1, "second": 1, "m": 60, "minute": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
+_RATE: Final = re.compile(r"\s*(\d+)\s*(?:/|per)\s*(\d*)\s*([a-z]+?)s?\s*", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """``count`` requests per ``period`` seconds, at most ``burst`` (default: ``count``) at once."""
+
+    count: int
+    period: float
+    burst: int = 0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.count, bool) or not isinstance(self.count, int) or self.count < 1:
+            raise ValueError(f"a rate's count must be a positive int, got {self.count!r}")
+        if not 0 < self.period < math.inf:
+            raise ValueError(f"a rate's period must be positive seconds, got {self.period!r}")
+        if not self.burst:
+            object.__setattr__(self, "burst", self.count)
+        elif isinstance(self.burst, bool) or not isinstance(self.burst, int) or self.burst < 1:
+            raise ValueError(f"a rate's burst must be a positive int, got {self.burst!r}")
+
+    @classmethod
+    def parse(cls, text: str) -> Rate:
+        """``"10/second"``, ``"100/10s"``, ``"1000 per hour"``, ``"5/m"``: count, then a period in s, m, h or d."""
+        match = _RATE.fullmatch(text)
+        unit = _UNITS.get(match[3].lower()) if match else None
+        if match is None or unit is None:
+            raise ValueError(f"not a rate: {text!r} (write '10/second', '100/10s' or '1000 per hour')")
+        return cls(int(match[1]), int(match[2] or 1) * unit)
+
+    @property
+    def interval(self) -> float:
+        """Seconds between requests at the steady rate: one unit of the bucket."""
+        return self.period / self.count
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What ``gcra`` decided: admitted or not, and per limit how many are left and when all are back."""
+
+    allowed: bool
+    retry_after: float
+    """Seconds until the request would be admitted (0 when it was)."""
+    remaining: tuple[int, ...]
+    reset: tuple[int, ...]
+    """Whole seconds (rounded up) until each limit's full burst is available again."""
+
+
+def gcra(record: tuple[float, ...] | None, rates: Sequence[Rate], now: float) -> tuple[tuple[float, ...] | None, Decision]:
+    """Decide one request against ``rates``, given the key's stored TATs (None: never seen or forgotten).
+
+    Returns the record to store (None when refused: nothing changes) and
+    the decision. Pure, so every store runs the same arithmetic.
+    """
+    tats = [now if record is None else max(record[i], now) for i in range(len(rates))]
+    wait = max(tat + rate.interval - rate.burst * rate.interval - now for tat, rate in zip(tats, rates))
+    allowed = wait <= 1e-9  # a nanosecond of slack for the rounding of float sums
+    if allowed:
+        tats = [tat + rate.interval for tat, rate in zip(tats, rates)]
+    remaining = tuple(max(0, int((now + rate.burst * rate.interval - tat) / rate.interval + 1e-9))
+                      for tat, rate in zip(tats, rates))
+    reset = tuple(math.ceil(tat - now - 1e-9) for tat in tats)
+    return (tuple(tats) if allowed else None), Decision(allowed, max(wait, 0.0), remaining, reset)
+
+
+class RateStore(Protocol):
+    """Where the TATs live: ``hit`` runs ``gcra`` for one key atomically (sync here; an async store's
+    ``hit`` is a coroutine function with the same arguments, and is awaited)."""
+
+    def hit(self, key: str, rates: Sequence[Rate], now: float) -> Decision: ...
