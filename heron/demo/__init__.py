@@ -8,7 +8,11 @@ page sent exactly as it is on disk). The script asks ``/api/data`` for
 JSON and writes the answer into the home page, so one visit exercises
 HTML, CSS, JavaScript and an API call. ``/chat`` is a chat room over a
 WebSocket (``heron/demo/chat.py``), ``/upload`` takes files
-(``uploads.py``), ``/login`` keeps a session (``account.py``).
+(``uploads.py``), ``/login`` keeps a session (``account.py``), ``/caching``
+shows the compression, caching and rate-limit fields (``caching.py``).
+
+Every page is compressed when the browser accepts it (``compression()``)
+and tagged for revalidation (``revalidation()``: an ETag and a 304).
 """
 
 from __future__ import annotations
@@ -17,22 +21,28 @@ import os
 import secrets
 
 from heron.demo.account import add_account
+from heron.demo.caching import add_caching
 from heron.demo.chat import MAX_NAME, MAX_TEXT, add_chat
 from heron.demo.uploads import add_uploads
 from heron.errors import HTTPError
 from heron.web import App, HTMLResponse, Request
+from heron.web.compression import compression
 from heron.web.csrf import csrf_protection
 from heron.web.middleware import basic_auth, bearer_auth, cors
+from heron.web.revalidation import revalidation
 from heron.web.sessions import sessions
 from heron.web.templates import Templates
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
 """heron/demo/templates/: a base layout with blocks (``base.html``) and one template per page."""
 NAV = [("/", "Home"), ("/about", "About"), ("/user/ada", "Hello, ada"), ("/api/data", "JSON"), ("/chat", "Chat"),
-       ("/upload", "Upload"), ("/account", "Account"), ("/static/demo.html", "A static page")]
+       ("/upload", "Upload"), ("/account", "Account"), ("/caching", "Caching"), ("/static/demo.html", "A static page")]
 """The menu every page shows: (address, label)."""
 
 app = App(templates=Templates(TEMPLATES, globals={"nav": NAV}))
+app.add_middleware(revalidation())
+app.add_middleware(compression())
+"""Outermost, in this order: revalidation sees (and tags) the bytes each client gets (docs/caching.md)."""
 app.add_middleware(sessions(os.environ.get("HERON_DEMO_SECRET") or secrets.token_urlsafe(32)))
 """Sessions in a signed cookie. The key is new each time the demo starts (signing out everyone) unless
 ``HERON_DEMO_SECRET`` names one; with --workers, set it, so that every worker knows the others' cookies."""
@@ -63,6 +73,7 @@ async def chat(request: Request) -> HTMLResponse:
 add_chat(app)
 add_uploads(app)
 add_account(app)
+add_caching(app)
 
 # -- the API: a sub-app with CORS, and a part that needs a token ---------------------
 

@@ -40,6 +40,7 @@ from heron.web.middleware import Middleware
 __all__ = ["body_etag", "check_preconditions", "not_modified", "revalidation"]
 
 _CONDITIONAL: Final = frozenset({"if-match", "if-none-match", "if-modified-since", "if-unmodified-since"})
+_FRESHNESS: Final = frozenset({"max-age", "s-maxage", "no-cache", "no-store"})
 _REPRESENTATION: Final = frozenset({"content-type", "content-length", "content-encoding", "content-language",
                                     "content-range", "content-disposition", "transfer-encoding"})
 """Fields that describe the body a 304 does not have (RFC 9110 section 15.4.5); every other field stays:
@@ -50,10 +51,12 @@ def revalidation(*, etags: bool = True, cache_control: str | CacheControl | None
     """Middleware answering GET and HEAD with 304 (or 412) when the response's validators allow it.
 
     ``etags=False`` makes no tags: only the handlers' own ``ETag`` and
-    ``Last-Modified`` fields are compared. ``cache_control`` goes on the
-    200s that have a validator and no Cache-Control of their own:
-    ``no-cache`` (store, but ask before each use) unless told, so no cache
-    guesses a lifetime for a dynamic page (RFC 9111 section 4.2.2).
+    ``Last-Modified`` fields are compared. ``cache_control`` joins the
+    Cache-Control of the 200s that have a validator but say nothing of
+    their freshness (no max-age, s-maxage, no-cache, no-store or Expires;
+    a session's ``private`` alone says nothing of it): ``no-cache`` (store,
+    but ask before each use) unless told, so no cache guesses a lifetime
+    for a dynamic page (RFC 9111 section 4.2.2).
     """
     default = None if cache_control is None else str(cache_control)
 
@@ -67,8 +70,8 @@ def revalidation(*, etags: bool = True, cache_control: str | CacheControl | None
                 etag = body_etag(response.body)
                 response.headers.append(("ETag", etag))
             modified = response.header("last-modified")
-            if default is not None and (etag or modified) and response.header("cache-control") is None:
-                response.headers.append(("Cache-Control", default))
+            if default is not None and (etag or modified) and not _says_freshness(response):
+                response.headers.append(("Cache-Control", default))  # joins any Cache-Control already there
             if not request.headers.has_any(_CONDITIONAL):
                 return response
             verdict = evaluate_preconditions(request.method, request.headers, etag,
@@ -82,6 +85,14 @@ def revalidation(*, etags: bool = True, cache_control: str | CacheControl | None
         return handler
 
     return middleware
+
+
+def _says_freshness(response: Response) -> bool:
+    """Whether the response says how long it may be reused (or that it may not be), so no default is due."""
+    if response.header("expires") is not None:
+        return True
+    directives = {item.partition("=")[0].strip().lower() for item in response.list_header("cache-control")}
+    return not directives.isdisjoint(_FRESHNESS)
 
 
 def body_etag(body: bytes) -> str:

@@ -94,9 +94,12 @@ def test_every_page_of_the_demo_answers_200_and_every_link_resolves(serve: Serve
     assert seen["/static/style.css"].headers["Content-Type"] == "text/css; charset=utf-8"
     assert seen["/static/app.js"].headers["Content-Type"] == "text/javascript; charset=utf-8"
     assert seen["/static/favicon.svg"].headers["Content-Type"] == "image/svg+xml; charset=utf-8"
-    # Served by StaticFiles: validators and the cache policy the demo sets.
-    assert seen["/static/style.css"].headers["ETag"].startswith('"')
-    assert seen["/static/style.css"].headers["Cache-Control"] == "no-cache"
+    # Served by StaticFiles: validators and the cache policy; compressed (requests asks), so the tag is weak.
+    style = seen["/static/style.css"].headers
+    assert style["Content-Encoding"] in ("gzip", "br", "zstd") and style["ETag"].startswith('W/"')
+    assert style["Cache-Control"] == "no-cache" and style["Vary"] == "Accept-Encoding"
+    page = seen["/about"].headers
+    assert page["ETag"].startswith('"') and page["Cache-Control"] == "private, no-cache"  # session read; revalidated
     assert seen["/static/demo.html"].headers["Content-Type"] == "text/html"  # a file: as nginx sends it
     assert seen["/about"].headers["Content-Type"] == HTML
     assert seen["/api/data"].json()["message"] == "Hello from heron"

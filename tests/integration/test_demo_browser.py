@@ -150,10 +150,41 @@ def test_sign_in_count_visits_and_sign_out(serve: Serve, tmp_path: Path) -> None
         assert_no_console_errors(browser)
 
 
-def assert_no_console_errors(browser: Browser) -> None:
-    errors = [entry for entry in browser.console_log() if entry["level"] == "SEVERE"]
+def assert_no_console_errors(browser: Browser, expected: str | None = None) -> None:
+    """No error in the console, but those whose message holds ``expected`` (a 429 the page provoked on purpose)."""
+    errors = [entry for entry in browser.console_log()
+              if entry["level"] == "SEVERE" and (expected is None or expected not in entry["message"])]
     assert not errors, "errors in the browser console:\n" + "\n".join(entry["message"] for entry in errors)
     # The check above would pass just as well if the log never reached us: prove it does.
     browser.script("console.error('probe: the console log reaches the test')")
     probe = browser.console_log()
     assert any(entry["level"] == "SEVERE" and "probe:" in entry["message"] for entry in probe), probe
+
+
+def test_the_caching_page_shows_its_fields_its_304_and_the_rate_limit(serve: Serve, tmp_path: Path) -> None:
+    server = serve(app=None)
+    with chromium(tmp_path) as browser:
+        browser.get(server.url("/caching"))
+        browser.wait_for(lambda: browser.script("return document.body.dataset.caching") == "shown",
+                         what="the page fetched itself")
+
+        def field(name: str) -> str:
+            return browser.text(browser.find(f'[data-field="{name}"]'))
+
+        assert field("content-encoding") in ("gzip", "br", "zstd")  # Chromium accepts all three
+        assert {item.strip() for item in field("vary").split(",")} == {"Accept-Encoding", "Cookie"}
+        assert field("etag").startswith('"') and "no-cache" in field("cache-control")
+        assert browser.text(browser.find("#caching-revalidated")) == "304 Not Modified"
+
+        button = browser.find("#caching-click")
+        for _ in range(5):
+            browser.click(button)
+            browser.wait_for(lambda: browser.text(browser.find("#caching-status")).startswith("Clicked"),
+                             what="a click let through")
+            browser.script("document.getElementById('caching-status').textContent = ''")
+        browser.click(button)
+        browser.wait_for(lambda: browser.script("return document.body.dataset.limited") == "yes",
+                         what="the sixth click refused")
+        assert browser.text(browser.find("#caching-status")).startswith("429 Too Many Requests: wait ")
+        assert '"button";r=0' in browser.text(browser.find("#caching-ratelimit"))
+        assert_no_console_errors(browser, expected="/caching/click")

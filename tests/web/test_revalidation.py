@@ -47,6 +47,14 @@ def make_app(**options: Any) -> App:
     async def untagged_stream(request: Request) -> StreamingResponse:
         return StreamingResponse(iter(["a", "b"]), content_type="text/plain")
 
+    @app.get("/private")
+    async def private(request: Request) -> Response:
+        return Response("mine", headers=[("Cache-Control", "private")])
+
+    @app.get("/expires")
+    async def expires(request: Request) -> Response:
+        return Response("until then", headers=[("Expires", "Thu, 01 Jan 2037 00:00:00 GMT")])
+
     @app.get("/missing")
     async def missing(request: Request) -> Response:
         return Response("no", 404)
@@ -164,5 +172,7 @@ def test_tagged_answers_without_a_policy_get_no_cache_and_their_own_policy_wins(
     assert client.get("/dated").headers["cache-control"] == "no-cache"
     assert client.get("/page").headers["cache-control"] == "max-age=60"
     assert "cache-control" not in client.get("/untagged-stream").headers  # nothing to revalidate with
+    assert client.get("/private").headers.get_all("cache-control") == ["private", "no-cache"]
+    assert client.get("/expires").headers.get("cache-control") is None
     with TestClient(make_app(cache_control=None)) as bare:
         assert "cache-control" not in bare.get("/dated").headers
