@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 
 from heron import App, Request
 from heron.testing import TestClient
-from heron.web.gcra import Rate
+from heron.web.gcra import Decision, Rate
 from heron.web.ratelimit import RateLimit, client_address, everyone
+from heron.web.ratestores import MemoryStore
 
 
 def make_app() -> App:
@@ -111,3 +114,31 @@ def test_client_address_without_a_client_is_one_key() -> None:
     class Unknown:
         client = None
     assert client_address(Unknown()) == ""  # type: ignore[arg-type]
+
+
+class AsyncStore:
+    """A store whose ``hit`` is a coroutine function, as one on the network would be."""
+
+    def __init__(self) -> None:
+        self.memory = MemoryStore()
+        self.keys: list[str] = []
+
+    async def hit(self, key: str, rates: Sequence[Rate], now: float) -> Decision:
+        await asyncio.sleep(0)
+        self.keys.append(key)
+        return self.memory.hit(key, rates, now)
+
+
+def test_an_async_store_is_awaited_and_keyed_by_the_function_given() -> None:
+    store = AsyncStore()
+    app = App()
+    app.add_middleware(RateLimit("2/minute", store=store, key=lambda request: request.headers.get("x-api-key", "")))
+
+    @app.get("/")
+    async def home(request: Request) -> str:
+        return "home"
+
+    with TestClient(app) as client:
+        assert [client.get("/", headers={"X-API-Key": "k1"}).status for _ in range(3)] == [200, 200, 429]
+        assert client.get("/", headers={"X-API-Key": "k2"}).status == 200
+    assert len(set(store.keys)) == 2 and all(key.endswith(("k1", "k2")) for key in store.keys)
