@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import functools
 import inspect
-import ipaddress
 import itertools
 import math
 import re
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Final, TypeVar
@@ -42,21 +42,30 @@ __all__ = ["Rate", "RateLimit", "client_address", "everyone"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 _numbers = itertools.count()
+_V4_MAPPED: Final = bytes(10) + b"\xff\xff"
 _NAME: Final = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]+")
 """A policy name, sent as a Structured Field String (RFC 8941 section 3.3.3): printable ASCII but ``"`` and ``\\``."""
 
 
 def client_address(request: Request) -> str:
-    """The client's address as the server resolved it (trusted proxies only); an IPv6 client by its /64."""
-    if request.client is None:
+    """The client's address as the server resolved it (trusted proxies only); an IPv6 client by its /64.
+
+    An IPv4 address mapped into IPv6 (``::ffff:192.0.2.1``) counts as
+    the IPv4 client it is; a zone (``%eth0``) is not part of the key.
+    """
+    client = request.client
+    if client is None:
         return ""
-    host = request.client[0]
-    if ":" in host:
-        try:
-            return str(ipaddress.IPv6Network((host, 64), strict=False).network_address) + "/64"
-        except ValueError:
-            return host
-    return host
+    host = client[0]
+    if ":" not in host:
+        return host
+    try:
+        packed = socket.inet_pton(socket.AF_INET6, host.partition("%")[0])
+    except OSError:
+        return host
+    if packed.startswith(_V4_MAPPED):
+        return socket.inet_ntop(socket.AF_INET, packed[12:])
+    return packed[:8].hex() + "::/64"
 
 
 def everyone(request: Request) -> str:

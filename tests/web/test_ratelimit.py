@@ -110,10 +110,22 @@ def test_a_limit_needs_a_rate() -> None:
         RateLimit()
 
 
-def test_client_address_without_a_client_is_one_key() -> None:
-    class Unknown:
-        client = None
-    assert client_address(Unknown()) == ""  # type: ignore[arg-type]
+class Peer:
+    def __init__(self, host: str | None) -> None:
+        self.client = None if host is None else (host, 1)
+
+
+@pytest.mark.parametrize("host, key", [
+    (None, ""),
+    ("192.0.2.7", "192.0.2.7"),
+    ("::ffff:192.0.2.7", "192.0.2.7"),  # an IPv4 client on a dual-stack socket
+    ("2001:db8:1:2::1", "20010db800010002::/64"),
+    ("2001:db8:1:2:aaaa:bbbb:cccc:dddd", "20010db800010002::/64"),
+    ("fe80::1%eth0", "fe80000000000000::/64"),
+    ("not an address", "not an address"),
+])
+def test_client_address_keys(host: str | None, key: str) -> None:
+    assert client_address(Peer(host)) == key  # type: ignore[arg-type]
 
 
 class AsyncStore:
