@@ -21,8 +21,8 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Final, Protocol
+from dataclasses import dataclass, field
+from typing import Final, NamedTuple, Protocol
 
 __all__ = ["Decision", "Rate", "RateStore", "gcra"]
 
@@ -37,6 +37,10 @@ class Rate:
     count: int
     period: float
     burst: int = 0
+    interval: float = field(init=False, repr=False, compare=False)
+    """Seconds between requests at the steady rate: one unit of the bucket."""
+    window: float = field(init=False, repr=False, compare=False)
+    """``burst`` intervals: how far ahead of now a key's TAT may run before it is refused."""
 
     def __post_init__(self) -> None:
         if isinstance(self.count, bool) or not isinstance(self.count, int) or self.count < 1:
@@ -47,6 +51,8 @@ class Rate:
             object.__setattr__(self, "burst", self.count)
         elif isinstance(self.burst, bool) or not isinstance(self.burst, int) or self.burst < 1:
             raise ValueError(f"a rate's burst must be a positive int, got {self.burst!r}")
+        object.__setattr__(self, "interval", self.period / self.count)  # kept: read on every request
+        object.__setattr__(self, "window", self.burst * self.interval)
 
     @classmethod
     def parse(cls, text: str) -> Rate:
@@ -57,14 +63,8 @@ class Rate:
             raise ValueError(f"not a rate: {text!r} (write '10/second', '100/10s' or '1000 per hour')")
         return cls(int(match[1]), int(match[2] or 1) * unit)
 
-    @property
-    def interval(self) -> float:
-        """Seconds between requests at the steady rate: one unit of the bucket."""
-        return self.period / self.count
 
-
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):
     """What ``gcra`` decided: admitted or not, and per limit how many are left and when all are back."""
 
     allowed: bool
@@ -79,17 +79,31 @@ def gcra(record: tuple[float, ...] | None, rates: Sequence[Rate], now: float) ->
     """Decide one request against ``rates``, given the key's stored TATs (None: never seen or forgotten).
 
     Returns the record to store (None when refused: nothing changes) and
-    the decision. Pure, so every store runs the same arithmetic.
+    the decision. Pure, so every store runs the same arithmetic. Plain
+    loops rather than comprehensions: this runs on every request, and
+    with one or two rates a comprehension's own call costs more than the
+    arithmetic (bench/ratelimit.py).
     """
-    tats = [now if record is None else max(record[i], now) for i in range(len(rates))]
-    wait = max(tat + rate.interval - rate.burst * rate.interval - now for tat, rate in zip(tats, rates))
+    if record is None:
+        record = (now,) * len(rates)
+    wait = 0.0
+    for tat, rate in zip(record, rates):
+        early = tat + rate.interval - rate.window - now
+        if early > wait:
+            wait = early
     allowed = wait <= 1e-9  # a nanosecond of slack for the rounding of float sums
+    tats, remaining, reset = [], [], []
+    for tat, rate in zip(record, rates):
+        if tat < now:
+            tat = now
+        if allowed:
+            tat += rate.interval
+        tats.append(tat)
+        remaining.append(int((now + rate.window - tat) / rate.interval + 1e-9))
+        reset.append(math.ceil(tat - now - 1e-9))
     if allowed:
-        tats = [tat + rate.interval for tat, rate in zip(tats, rates)]
-    remaining = tuple(max(0, int((now + rate.burst * rate.interval - tat) / rate.interval + 1e-9))
-                      for tat, rate in zip(tats, rates))
-    reset = tuple(math.ceil(tat - now - 1e-9) for tat in tats)
-    return (tuple(tats) if allowed else None), Decision(allowed, max(wait, 0.0), remaining, reset)
+        return tuple(tats), Decision(True, 0.0, tuple(remaining), tuple(reset))
+    return None, Decision(False, wait, tuple(remaining), tuple(reset))
 
 
 class RateStore(Protocol):

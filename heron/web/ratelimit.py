@@ -107,34 +107,38 @@ class RateLimit:
         self._async = inspect.iscoroutinefunction(store.hit)
         self._scope = f"{name}\x00{next(_numbers)}\x00"  # the same in every worker, when made before the fork
         names = [name] if len(self.rates) == 1 else [f"{name}-{i}" for i in range(1, len(self.rates) + 1)]
-        self._names = names
         self._policy = ", ".join(f'"{n}";q={rate.count};w={math.ceil(rate.period)}' for n, rate in zip(names, self.rates))
+        self._states = [f'"{n}";r=' for n in names]
 
-    async def check(self, request: Request) -> Decision:
-        """Count ``request``; ``HTTPError`` 429 (with Retry-After and the RateLimit fields) when refused."""
-        key = self._scope + self.key(request)
-        now = time.time()
-        if self._async:
-            decision: Decision = await self.store.hit(key, self.rates, now)
-        else:
-            decision = self.store.hit(key, self.rates, now)
-        if not decision.allowed:
-            wait = math.ceil(decision.retry_after)
-            raise HTTPError(429, f"Too many requests: try again in {wait} s",
-                            [("Retry-After", str(wait)), *self.fields(decision)])
-        return decision
+    def hit(self, request: Request) -> Any:
+        """Count ``request`` in the store: a ``Decision``, or with an async store a coroutine giving one.
+
+        Not a coroutine itself: with a store in memory, the request is
+        spared one more coroutine to create and run.
+        """
+        return self.store.hit(self._scope + self.key(request), self.rates, time.time())
+
+    def refusal(self, decision: Decision) -> HTTPError:
+        """The 429 for a refused ``decision``: Retry-After in whole seconds, and the RateLimit fields."""
+        wait = math.ceil(decision.retry_after)
+        return HTTPError(429, f"Too many requests: try again in {wait} s",
+                         [("Retry-After", str(wait)), *self.fields(decision)])
 
     def fields(self, decision: Decision) -> list[tuple[str, str]]:
         """The RateLimit fields that tell a client where it stands after ``decision``."""
         if not self.headers:
             return []
-        state = ", ".join(f'"{n}";r={r};t={t}' for n, r, t in zip(self._names, decision.remaining, decision.reset))
+        remaining, reset = decision.remaining, decision.reset
+        if len(remaining) == 1:  # the usual case, spared a join: this runs on every request
+            state = f"{self._states[0]}{remaining[0]};t={reset[0]}"
+        else:
+            state = ", ".join([f"{prefix}{r};t={t}" for prefix, r, t in zip(self._states, remaining, reset)])
         out = [("RateLimit-Policy", self._policy), ("RateLimit", state)]
         if self.legacy_headers:
-            tightest = min(range(len(self.rates)), key=decision.remaining.__getitem__)
+            tightest = remaining.index(min(remaining))
             out += [("RateLimit-Limit", str(self.rates[tightest].count)),
-                    ("RateLimit-Remaining", str(decision.remaining[tightest])),
-                    ("RateLimit-Reset", str(decision.reset[tightest]))]
+                    ("RateLimit-Remaining", str(remaining[tightest])),
+                    ("RateLimit-Reset", str(reset[tightest]))]
         return out
 
     def __call__(self, handler: F) -> F:
@@ -148,9 +152,13 @@ class RateLimit:
 
         @functools.wraps(handler)
         async def limited(request: Request, *args: Any, **kwargs: Any) -> Response:
-            decision = await self.check(request)
+            decision: Decision = self.hit(request)
+            if self._async:
+                decision = await decision  # type: ignore[misc]  # the async store's coroutine
+            if not decision.allowed:
+                raise self.refusal(decision)
             response = to_response(await call(request, *args, **kwargs))
-            response.headers.extend(self.fields(decision))
+            response.headers += self.fields(decision)
             return response
 
         return limited  # type: ignore[return-value]
