@@ -58,7 +58,7 @@ COMPRESSIBLE: Final = frozenset({
     "image/svg+xml", "image/x-icon", "image/vnd.microsoft.icon", "font/ttf", "font/otf",
 })
 """Compressible media types besides ``text/*`` and the ``+json``/``+xml`` suffixes."""
-THREAD_BYTES: Final = 256 * 1024
+THREAD_BYTES: Final = 64 * 1024
 """In-memory bodies this large or larger are compressed in the thread pool (bench/LOG.md: the cost per size)."""
 _PREFERENCE: Final = ("zstd", "br", "gzip")
 _SKIPPED_STATUS: Final = frozenset({204, 206, 304})
