@@ -26,8 +26,10 @@ from typing import Final, NamedTuple, Protocol
 
 __all__ = ["Decision", "Rate", "RateStore", "gcra"]
 
-_UNITS: Final = {"s": 1, "second": 1, "m": 60, "minute": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
-_RATE: Final = re.compile(r"\s*(\d+)\s*(?:/|per)\s*(\d*)\s*([a-z]+?)s?\s*", re.IGNORECASE)
+_UNITS: Final = {name: seconds for seconds, names in ((1, "s sec second seconds"), (60, "m min minute minutes"),
+                                                   (3600, "h hour hours"), (86400, "d day days"))
+                  for name in names.split()}
+_RATE: Final = re.compile(r"\s*(\d+)\s*(?:/|per)\s*(\d*)\s*([a-z]+)\s*", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +101,8 @@ def gcra(record: tuple[float, ...] | None, rates: Sequence[Rate], now: float) ->
         if allowed:
             tat += rate.interval
         tats.append(tat)
-        remaining.append(int((now + rate.window - tat) / rate.interval + 1e-9))
+        left = int((now + rate.window - tat) / rate.interval + 1e-9)
+        remaining.append(left if left > 0 else 0)  # below 0 after the clock stepped back
         reset.append(math.ceil(tat - now - 1e-9))
     if allowed:
         return tuple(tats), Decision(True, 0.0, tuple(remaining), tuple(reset))

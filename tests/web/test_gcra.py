@@ -16,7 +16,8 @@ def test_rates_are_parsed(text: str, count: int, period: float) -> None:
     assert (rate.count, rate.period, rate.burst) == (count, period, count)
 
 
-@pytest.mark.parametrize("text", ["", "10", "ten/second", "10/fortnight", "0/s", "-1/s", "10/0s", "10//s"])
+@pytest.mark.parametrize("text", ["", "10", "ten/second", "10/fortnight", "0/s", "-1/s", "10/0s", "10//s", "1000/ms",
+                                  "5/hs", "5/ds", "5/mins s"])
 def test_bad_rates_are_refused(text: str) -> None:
     with pytest.raises(ValueError):
         Rate.parse(text)
@@ -78,3 +79,12 @@ def test_several_limits_admit_only_together_and_a_refusal_uses_none_of_them() ->
 
 def test_a_smaller_burst_spreads_the_rate_out() -> None:
     assert run([Rate(10, 1.0, burst=2)], [0.0, 0.0, 0.0, 0.1, 0.1]) == [True, True, False, True, False]
+
+
+def test_remaining_is_never_negative_when_the_clock_steps_back() -> None:
+    rate = Rate(100, 10.0)
+    record = None
+    for _ in range(100):
+        record, _ = gcra(record, [rate], 1000.0)
+    _, decision = gcra(record, [rate], 998.0)  # the wall clock went back two seconds
+    assert not decision.allowed and decision.remaining == (0,)
