@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import functools
 import inspect
+import ipaddress
 import itertools
 import math
 import re
-import socket
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Final, TypeVar
@@ -42,7 +42,6 @@ __all__ = ["Rate", "RateLimit", "client_address", "everyone"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 _numbers = itertools.count()
-_V4_MAPPED: Final = bytes(10) + b"\xff\xff"
 _NAME: Final = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]+")
 """A policy name, sent as a Structured Field String (RFC 8941 section 3.3.3): printable ASCII but ``"`` and ``\\``."""
 
@@ -60,12 +59,12 @@ def client_address(request: Request) -> str:
     if ":" not in host:
         return host
     try:
-        packed = socket.inet_pton(socket.AF_INET6, host.partition("%")[0])
-    except OSError:
+        address = ipaddress.IPv6Address(host.partition("%")[0])
+    except ValueError:
         return host
-    if packed.startswith(_V4_MAPPED):
-        return socket.inet_ntop(socket.AF_INET, packed[12:])
-    return packed[:8].hex() + "::/64"
+    if address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return address.packed[:8].hex() + "::/64"
 
 
 def everyone(request: Request) -> str:
