@@ -35,8 +35,10 @@ _FRAMING: Final = frozenset({"content-encoding", "content-length"})
 
 def check_content_coding(request: Request, decode: bool) -> None:
     """Refuse (415) a body in a coding the app does not decode; with ``decode``, read it decoded from now on."""
-    codings = [coding for value in request.headers.get_all("content-encoding")
-               for coding in (item.lower() for item in split_comma_list(value)) if coding != "identity"]
+    codings: list[str] = []
+    for name, value in request.headers.raw:  # a scan, not the name index: most bodies never need one built
+        if len(name) == 16 and name.lower() == "content-encoding":
+            codings += [coding for coding in (item.lower() for item in split_comma_list(value)) if coding != "identity"]
     if not codings:
         return
     if not decode or len(codings) > 1 or not decodable(codings[0]):
