@@ -52,10 +52,10 @@ class HTTPConnection(asyncio.BufferedProtocol):
         "flow", "_reading_paused", "_direct", "websocket", "_upgrade", "_refusal",
     )
 
-    def __init__(self, state: ServerState) -> None:
+    def __init__(self, state: ServerState, loop: asyncio.AbstractEventLoop) -> None:
         self.state = state
         self.limits = state.limits
-        self.loop = asyncio.get_running_loop()
+        self.loop = loop  # given: get_running_loop() costs a getpid system call per connection
         self.parser = RequestParser(state.limits)
         self.transport: asyncio.Transport | None = None
         self.client = ("", 0)

@@ -99,7 +99,7 @@ class Server:
             raise StartupFailed(f"{type(exc).__name__}: {exc}") from exc
         state = self.state
         server = await loop.create_server(
-            lambda: HTTPConnection(state), sock=sock, backlog=self.config.backlog,
+            lambda: HTTPConnection(state, loop), sock=sock, backlog=self.config.backlog,
             ssl=self.ssl_context, ssl_handshake_timeout=self._handshake_timeout(),
         )
         if ready is not None:
