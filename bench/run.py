@@ -12,18 +12,21 @@ free 127.0.0.1 port, wait until it answers, check the response once (status
 `taskset -c 0 wrk -t1 -c50 -d5s --latency`, read the server's CPU time
 (utime+stime of its process tree) around the measured run, check the response
 again, stop the server by its own PID. Rounds are interleaved (round 1 of
-every scenario and server, then round 2, ...); the report gives medians.
+every scenario and server, then round 2, ...); the report gives medians of req/s,
+and ratios of two servers' req/s taken round by round, as median [min–max].
 heron runs from a copy of heron/ and bench/app.py taken when the run starts.
 
-The default suite is issue 5's target set: per scenario, heron and the servers its
-targets compare it with; after each round's wrk runs, the startup (bench/startup.py)
-and 10k-idle-connection (bench/idle.py) measurements; and a Targets table
-(bench/targets.py) on top of the report, also written alone, for the project README,
-to bench/results/<stamp>-readme.md.
+The default suite is issue 5's and issue 19's target sets, 5 rounds: per scenario,
+heron and the servers its targets compare it with, among them the floor (an asyncio
+protocol that writes fixed bytes: the limit of the loop itself); after each round's
+wrk runs, the startup (bench/startup.py) and 10k-idle-connection (bench/idle.py)
+measurements; and the Targets tables (bench/targets.py) on top of the report, also
+written alone, for the project README, to bench/results/<stamp>-readme.md. The issue19
+suite is issue 19's targets alone.
 
 Adapted from the team's shared harness (../shared/bench/run.py): same method,
 trimmed to the servers and scenarios heron is compared on, plus heron entries,
-CPU microseconds per request, "heron / other" ratios and noise detection.
+CPU microseconds per request, "heron / other" ratios per round and noise detection.
 Standard library only; needs wrk and taskset (bench/setup.sh installs them and
 the anchor servers; run.py calls it when something is missing).
 
@@ -69,7 +72,8 @@ ECHO_MOD = "/usr/lib/nginx/modules/ngx_http_echo_module.so"
 # Anchor packages in the bench venv, in the order the report lists their versions;
 # each server entry names the ones it needs ("pkgs"), so a run only requires (and
 # reports) what its servers use.
-ANCHOR_PACKAGES = ("uvicorn", "h11", "httptools", "uvloop", "waitress", "gunicorn", "hypercorn")
+ANCHOR_PACKAGES = ("uvicorn", "h11", "httptools", "uvloop", "waitress", "gunicorn", "hypercorn",
+                   "granian")
 
 # --------------------------------------------------------------------------
 # Servers. Every Python server runs on the bench venv's interpreter, so all of
@@ -157,6 +161,25 @@ SERVERS = {
     "hypercorn-uvloop": dict(
         cmd=HYPERCORN % "uvloop", cwd=APPS, pkgs=("hypercorn", "h11", "uvloop"),
         kind="hypercorn (h11, pure Python) on uvloop (libuv), 1 worker; raw ASGI app"),
+    # Rust (hyper on tokio) in front of the same WSGI app file waitress runs: one worker,
+    # one runtime thread, as the shared harness runs it. Not given static files (granian
+    # would serve them from Rust, not through the app).
+    "granian-wsgi": dict(
+        cmd="{venv}/bin/granian --interface wsgi --host 127.0.0.1 --port {port} --workers 1"
+            " --runtime-threads 1 --no-ws --log-level warning wsgi_app:app",
+        cwd=APPS, pkgs=("granian",),
+        kind="Rust: granian (hyper/tokio), 1 worker, 1 runtime thread; raw WSGI app"),
+    # The floor (apps/floor_server.py): finds the end of each request head and writes fixed
+    # bytes (the body back for /echo), no parsing and no app. No server on the same loop
+    # can beat it, so heron's figure over it is the share of the loop's capacity heron's
+    # own work leaves. It answers every GET with /plaintext's bytes: no json, user, static.
+    "floor-asyncio": dict(
+        cmd="{python} floor_server.py {port} asyncio", cwd=APPS, pkgs=(),
+        kind="the floor: an asyncio Protocol that finds each head's end and writes fixed "
+             "bytes (no parsing, no app); asyncio's default selector loop"),
+    "floor-uvloop": dict(
+        cmd="{python} floor_server.py {port} uvloop", cwd=APPS, pkgs=("uvloop",),
+        kind="the floor on uvloop (libuv)"),
 }
 
 # --------------------------------------------------------------------------
@@ -205,32 +228,71 @@ SCENARIOS = {
 # report gives their ratio in every scenario both ran (None, in result files of
 # the old default suite: every heron entry against every other server).
 # "measurements" run once per round after the wrk runs (bench/startup.py,
-# bench/idle.py); "targets" puts issue 5's Targets table (bench/targets.py) on top.
+# bench/idle.py); "targets" names the sets of bench/targets.py whose tables go on
+# top; "rounds" is the default of --rounds.
 # --------------------------------------------------------------------------
 PLAINTEXT_OTHERS = ["uvicorn-h11", "uvicorn-httptools-uvloop", "waitress", "hypercorn",
                     "stdlib-threading", "gunicorn-gthread"]
+# issue 5: each scenario runs only on the servers its targets compare
+ISSUE_5_PLAN = {
+    "plaintext": ["heron", "heron-uvloop", "uvicorn-h11", "uvicorn-httptools-uvloop",
+                  "waitress", "hypercorn", "stdlib-threading", "heron-wsgi", "gunicorn-gthread"],
+    "plaintext-close": ["heron", "heron-uvloop", "waitress", "uvicorn-httptools-uvloop"],
+    "json": ["heron"],
+    "user": ["heron"],
+    "echo-4k": ["heron", "uvicorn-h11"],
+    "static-64k": ["heron", "nginx"],
+    "static-1m": ["heron", "nginx"],
+}
+ISSUE_5_PAIRS = [("heron", s) for s in PLAINTEXT_OTHERS + ["nginx"]] + [
+    ("heron-uvloop", "uvicorn-httptools-uvloop"), ("heron-wsgi", "waitress"),
+    ("heron-wsgi", "gunicorn-gthread")]
+# issue 19: heron on both loops and hosting the WSGI app, beside waitress, uvicorn with C
+# parts, granian and the floor where it answers (not static files), nginx for static
+ISSUE_19_CORE = ["heron", "heron-uvloop", "heron-wsgi", "waitress", "uvicorn-httptools-uvloop"]
+ISSUE_19_PLAN = {
+    "plaintext": ISSUE_19_CORE + ["granian-wsgi", "floor-asyncio", "floor-uvloop"],
+    "plaintext-close": ISSUE_19_CORE + ["granian-wsgi", "floor-asyncio", "floor-uvloop"],
+    "echo-4k": ISSUE_19_CORE + ["floor-asyncio", "floor-uvloop"],
+    "static-64k": ["heron-uvloop", "nginx"],
+}
+ISSUE_19_PAIRS = [
+    ("heron", "waitress"), ("heron", "floor-asyncio"), ("heron-uvloop", "floor-uvloop"),
+    ("heron-uvloop", "uvicorn-httptools-uvloop"), ("heron-uvloop", "granian-wsgi"),
+    ("heron-uvloop", "nginx"), ("heron-wsgi", "waitress"), ("heron-wsgi", "floor-asyncio")]
+
+
+def join_plans(*plans: dict) -> dict:
+    """One plan running every scenario of the given plans on all their servers for it."""
+    out = {}
+    for plan in plans:
+        for x, ss in plan.items():
+            out[x] = list(dict.fromkeys(out.get(x, []) + ss))
+    return out
+
+
 SUITES = {
     "default": dict(
-        # issue 5: each scenario runs only on the servers its targets compare
-        plan={
-            "plaintext": ["heron", "heron-uvloop", "uvicorn-h11", "uvicorn-httptools-uvloop",
-                          "waitress", "hypercorn", "stdlib-threading", "heron-wsgi",
-                          "gunicorn-gthread"],
-            "plaintext-close": ["heron", "heron-uvloop", "waitress", "uvicorn-httptools-uvloop"],
-            "json": ["heron"],
-            "user": ["heron"],
-            "echo-4k": ["heron", "uvicorn-h11"],
-            "static-64k": ["heron", "nginx"],
-            "static-1m": ["heron", "nginx"],
-        },
-        pairs=[("heron", s) for s in PLAINTEXT_OTHERS + ["nginx"]]
-        + [("heron-uvloop", "uvicorn-httptools-uvloop"), ("heron-wsgi", "waitress"),
-           ("heron-wsgi", "gunicorn-gthread")],
-        measurements=["startup", "idle"], targets=True,
-        title="heron against issue 5's targets, side by side with other HTTP servers",
-        intro="Each scenario runs on heron and the servers its target compares it with "
+        plan=join_plans(ISSUE_5_PLAN, ISSUE_19_PLAN),
+        pairs=list(dict.fromkeys(ISSUE_5_PAIRS + ISSUE_19_PAIRS)),
+        measurements=["startup", "idle"], targets=["5", "19"], rounds=5,
+        title="heron against issue 5's and issue 19's targets, side by side with other HTTP "
+              "servers",
+        intro="Each scenario runs on heron and the servers its targets compare it with "
               "(see Targets). heron runs its own App (`bench/app.py`); `heron-wsgi` hosts "
-              "the WSGI app file waitress and gunicorn run (`bench/apps/wsgi_app.py`)."),
+              "the WSGI app file waitress, gunicorn and granian run "
+              "(`bench/apps/wsgi_app.py`). The floor (`bench/apps/floor_server.py`) only "
+              "finds the end of each request head and writes fixed bytes: heron ÷ floor is "
+              "the share of the loop's capacity heron's own work leaves."),
+    "issue19": dict(
+        plan=ISSUE_19_PLAN, pairs=ISSUE_19_PAIRS, targets=["19"], rounds=5,
+        title="heron against issue 19's targets: waitress, uvicorn with C parts, granian, "
+              "nginx and the floor",
+        intro="heron on asyncio and on uvloop runs its own App (`bench/app.py`); "
+              "`heron-wsgi` hosts the WSGI app file waitress and granian run "
+              "(`bench/apps/wsgi_app.py`). The floor (`bench/apps/floor_server.py`) only "
+              "finds the end of each request head and writes fixed bytes: heron ÷ floor is "
+              "the share of the loop's capacity heron's own work leaves."),
     "hosting": dict(
         # issue 4: the same WSGI app on heron, waitress and gunicorn; the same ASGI app on
         # heron, uvicorn and hypercorn. `heron` (its own App, bench/app.py) is a reference
@@ -238,7 +300,7 @@ SUITES = {
         servers=["heron-wsgi", "waitress", "gunicorn-gthread", "gunicorn-sync",
                  "heron-asgi", "heron-asgi-uvloop", "uvicorn-h11", "uvicorn-httptools-uvloop",
                  "hypercorn", "hypercorn-uvloop", "heron"],
-        scenarios=["plaintext", "json", "user", "echo-4k", "plaintext-close"],
+        scenarios=["plaintext", "json", "user", "echo-4k", "plaintext-close"], rounds=3,
         pairs=[("heron-wsgi", "waitress"), ("heron-wsgi", "gunicorn-gthread"),
                ("heron-wsgi", "gunicorn-sync"),
                ("heron-asgi", "uvicorn-h11"), ("heron-asgi", "hypercorn"),
@@ -757,6 +819,7 @@ def summarize(runs):
             rps=med([r["rps"] for r in ok]) if good else None,
             rps_min=min([r["rps"] for r in ok]) if good else None,
             rps_max=max([r["rps"] for r in ok]) if good else None,
+            by_round={r["round"]: r["rps"] for r in ok},  # for ratios per round (targets.py)
             p50=med([r["p50_us"] / 1000 for r in ok]) if good else None,
             p99=med([r["p99_us"] / 1000 for r in ok]) if good else None,
             max_lat=max([r["max_us"] / 1000 for r in ok]) if good else None,
@@ -890,20 +953,36 @@ def extras_markdown(extras, X):
     return L
 
 
+TARGETS_NOTE = ("Ratios are taken round by round (each round's req/s of one server over the "
+                "same round's of the other, or of two heron scenarios) and judged by their "
+                "median, shown as median [lowest–highest round]; ✓ / ✗ per figure. A ratio "
+                "over fewer than %d rounds is shown but not judged." % targets.MIN_ROUNDS)
+
+
+def target_sets(meta: dict) -> list:
+    """The target sets (keys of targets.TARGETS) a run's report checks; True in result files
+    made before issue 19 meant issue 5's."""
+    t = meta.get("targets")
+    return ["5"] if t is True else t or []
+
+
 def readme_summary(meta, runs, extras):
-    """The Targets table with the date, machine, code and command: what the project README
+    """The Targets tables with the date, machine, code and command: what the project README
     quotes (bench/results/<stamp>-readme.md)."""
     S = summarize(runs)
+    X = summarize_extras(extras)
     heron_cpu = ["%s %.0f" % (x, S[("heron", x)]["cpu_us"]) for x in meta["scenarios"]
                  if S.get(("heron", x), {}).get("cpu_us") is not None]
+    tables = []
+    for which in target_sets(meta):
+        tables += ["Issue %s's targets:" % which, "", *targets.table(S, X, which), ""]
     return "\n".join([
-        "Issue 5's targets, measured %s on %s; heron %s." % (
-            meta["date"], meta["machine"], meta.get("heron_rev", "?")),
-        "Each server on one core; load on the other: %s; medians of %d interleaved rounds; "
-        "ratios of req/s within that one run." % (meta["load"], meta["rounds"]),
+        "Measured %s on %s; heron %s." % (meta["date"], meta["machine"],
+                                          meta.get("heron_rev", "?")),
+        "Each server on one core; load on the other: %s; %d interleaved rounds; req/s are "
+        "medians. %s" % (meta["load"], meta["rounds"], TARGETS_NOTE),
         "",
-        *targets.table(S, summarize_extras(extras)),
-        "",
+        *tables,
         "heron's server CPU per request, µs: %s." % ", ".join(heron_cpu),
         "",
         "Reproduce (from the repo root; `bench/setup.sh` installs wrk, nginx and the other "
@@ -913,8 +992,9 @@ def readme_summary(meta, runs, extras):
         meta["command"],
         "```",
         "",
-        "Full report: [bench/RESULTS.md](bench/RESULTS.md).",
-        ""])
+        *(["Full report: [%s](%s)." % (meta["report"], meta["report"]), ""]
+          if meta.get("report") else []),
+        ])
 
 
 def markdown(meta, runs, extras):
@@ -934,14 +1014,13 @@ def markdown(meta, runs, extras):
     L.append("# %s\n" % (suite.get("title") or meta.get("title")))
     if suite.get("intro") or meta.get("intro"):
         L.append((suite.get("intro") or meta["intro"]) + "\n")
-    if meta.get("targets"):
-        L.append("## Targets (issue 5)\n")
-        L.append("Ratios divide the median req/s of two servers (or of two heron scenarios) "
-                 "in this run; ✓ / ✗ per figure. The startup and idle figures are explained in "
-                 "their sections below. `incomplete` or `–`: a figure this run did not make "
+    for which in target_sets(meta):
+        L.append("## Targets (issue %s)\n" % which)
+        L.append(TARGETS_NOTE + "%s `incomplete` or `–`: a figure this run did not make "
                  "(not planned, or the other server failed); `fail`: heron's run failed (see "
-                 "Failures).\n")
-        L.extend(targets.table(S, X))
+                 "Failures).\n" % (" The startup and idle figures are explained in their "
+                                    "sections below." if meta.get("measurements") else ""))
+        L.extend(targets.table(S, X, which))
         L.append("")
     L.append("- date: %s" % meta["date"])
     L.append("- machine: %s" % meta["machine"])
@@ -967,15 +1046,17 @@ def markdown(meta, runs, extras):
             return ""
         if not ca["good"]:
             return "fail"
-        if not cb or not cb["good"]:
+        if not cb["good"]:
             return "n/a"
-        return "%.2f" % (ca["rps"] / cb["rps"])
+        r = targets.per_round(ca, cb)
+        return targets.fmt_spread(r) if r else "n/a"
 
     if pairs:
         L.append("## Ratios: heron req/s ÷ other server's req/s\n")
         L.append("Above 1: heron served more requests per second than that server "
-                 "(each on one core). `fail`: the heron entry failed that scenario; "
-                 "`n/a`: the other server did.\n")
+                 "(each on one core). Each round's req/s over the same round's of the other "
+                 "server; the median over rounds, then [lowest–highest round]. `fail`: the "
+                 "heron entry failed that scenario; `n/a`: the other server did.\n")
         cols = [x_ for x_ in scen if any((h, x_) in S and (o, x_) in S for h, o in pairs)]
         L.append("| heron entry ÷ server | " + " | ".join(cols) + " |")
         L.append("|---|" + "---:|" * len(cols))
@@ -1025,8 +1106,8 @@ def markdown(meta, runs, extras):
                        "%.0f" % c["cpu_us"] if c["cpu_us"] is not None else "?",
                        "%.0f" % (100 * c["cpu_share"]) if c["cpu_share"] is not None else "?",
                        "%.0f" % (100 * c["other"]) if c["other"] is not None else "?"]
-                row += [ratio(h, s, x_) if shown is None or h == s or (h, s) in shown else ""
-                        for h in nums]
+                row += ["1.00" if h == s else ratio(h, s, x_)
+                        if shown is None or (h, s) in shown else "" for h in nums]
             if c["errs"] is None:
                 row.append("–")
             else:
@@ -1226,7 +1307,8 @@ def main():
                     help="add a server: command template with {port} (cwd: repo root); repeatable")
     ap.add_argument("--duration", type=int, default=5, help="wrk seconds per measured run")
     ap.add_argument("--warmup", type=int, default=2, help="wrk warm-up seconds")
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, help="interleaved rounds (default: the suite's, 5 "
+                                               "where it checks targets)")
     ap.add_argument("--connections", type=int, default=50)
     ap.add_argument("--wrk-threads", type=int, default=1)
     ap.add_argument("--timeout", type=int, default=2, help="wrk per-request timeout, s")
@@ -1267,8 +1349,11 @@ def main():
                 print("  %-16s %s" % (x, ", ".join(ss)))
             print("  ratios: %s" % ", ".join("%s÷%s" % p for p in su["pairs"]))
             print("  measurements: %s" % (", ".join(su.get("measurements", ())) or "none"))
+            print("  targets: %s; rounds: %d" % (
+                ", ".join("issue " + t for t in su.get("targets", ())) or "none", su["rounds"]))
         return 0
     suite = SUITES[args.suite]
+    args.rounds = args.rounds or suite["rounds"]
     narrow = [v.split(",") if v else None for v in (args.servers, args.scenarios)]
     for n in narrow[0] or []:
         if n not in servers:
@@ -1332,7 +1417,8 @@ def main():
                            args.warmup),
         rounds=args.rounds, quiet_wait=args.quiet_wait, servers=names, scenarios=list(plan),
         plan=plan, measurements=meas, suite=args.suite, title=suite["title"],
-        intro=suite.get("intro"), pairs=suite["pairs"], targets=suite.get("targets", False),
+        intro=suite.get("intro"), pairs=suite["pairs"], targets=suite.get("targets", []),
+        report=os.path.relpath(args.md, REPO) if args.md else None,
         scenario_desc={x: SCENARIOS[x]["desc"] for x in plan},
         versions=versions(needed_packages(names, servers)),
         server_specs={n: dict(cmd=servers[n]["cmd"], kind=servers[n]["kind"],

@@ -16,10 +16,12 @@ STATE="${BENCH_STATE:-${XDG_CACHE_HOME:-$HOME/.cache}/heron-bench}"
 VENV="${BENCH_VENV:-$STATE/venv}"
 PY="${PYTHON:-python3}"
 # gunicorn and hypercorn: the newest releases on PyPI as of 2026-11-24 (same as ../shared/bench);
-# py-spy: the sampler bench/profile.py runs (not a server); websockets: the WebSocket
-# anchor of bench/websocket.py (its own server, and uvicorn's --ws websockets).
+# granian (Rust, a wheel from PyPI): issue 19's anchor, the shared harness's pin, the newest
+# release as of 2026-12-07; py-spy: the sampler bench/profile.py runs (not a server);
+# websockets: the WebSocket anchor of bench/websocket.py (its own server, and uvicorn's
+# --ws websockets).
 PINS=(uvicorn==0.54.0 h11==0.16.0 httptools==0.9.0 uvloop==0.23.0 waitress==3.0.2
-      gunicorn==27.0.1 hypercorn==0.18.0 py-spy==0.4.3 websockets==17.4)
+      gunicorn==27.0.1 hypercorn==0.18.0 granian==2.8.7 py-spy==0.4.3 websockets==17.4)
 
 SUDO=""
 if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1; then SUDO=sudo; fi
@@ -94,6 +96,6 @@ PYEOF
 
 echo "bench state ready in $STATE:"
 "$VENV/bin/python" -c "import sys; print('  python', sys.version.split()[0])"
-"$VENV/bin/pip" list --format=freeze 2>/dev/null | grep -iE '^(uvicorn|h11|httptools|uvloop|waitress|gunicorn|hypercorn|py-spy|websockets)==' | sed 's/^/  /'
+"$VENV/bin/pip" list --format=freeze 2>/dev/null | grep -iE '^(uvicorn|h11|httptools|uvloop|waitress|gunicorn|hypercorn|granian|py-spy|websockets)==' | sed 's/^/  /'
 echo "  $(wrk -v 2>&1 | head -1)"
 echo "  $(nginx -v 2>&1)"
