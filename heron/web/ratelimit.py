@@ -35,7 +35,7 @@ from heron.errors import HTTPError
 from heron.messages.request import Request
 from heron.messages.response import Response
 from heron.web.gcra import Decision, Rate
-from heron.web.ratestores import shared_store
+from heron.web.ratestores import MAX_RATES, SharedStore, shared_store
 from heron.web.rendering import to_response
 
 __all__ = ["Rate", "RateLimit", "client_address", "everyone"]
@@ -98,6 +98,8 @@ class RateLimit:
         if store is None:
             store = shared_store()
         self.rates = tuple(rate if isinstance(rate, Rate) else Rate.parse(rate) for rate in rates)
+        if isinstance(store, SharedStore) and len(self.rates) > MAX_RATES:  # refused now, not at the first request
+            raise ValueError(f"a SharedStore keeps at most {MAX_RATES} rates per limit, got {len(self.rates)}")
         self.key = key
         self.store = store
         self.name = name

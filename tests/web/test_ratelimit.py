@@ -105,9 +105,12 @@ def test_policy_names_must_be_sendable(name: str) -> None:
         RateLimit("1/s", name=name)
 
 
-def test_a_limit_needs_a_rate() -> None:
+def test_a_limit_needs_a_rate_and_the_shared_store_holds_at_most_four() -> None:
     with pytest.raises(ValueError):
         RateLimit()
+    with pytest.raises(ValueError):
+        RateLimit("1/s", "2/m", "3/h", "4/d", "5/10d")
+    assert len(RateLimit("1/s", "2/m", "3/h", "4/d", "5/10d", store=MemoryStore()).rates) == 5
 
 
 class Peer:
