@@ -34,8 +34,8 @@ from heron.messages.response import Response
 from heron.protocol.writer import format_http_date
 from heron.web.rendering import to_response
 
-__all__ = ["CACHEABLE_STATUS", "CacheControl", "cache_control", "entity_tag", "epoch_seconds", "set_etag",
-           "set_last_modified"]
+__all__ = ["CACHEABLE_STATUS", "CacheControl", "cache_control", "directive_name", "entity_tag", "epoch_seconds",
+           "set_etag", "set_last_modified"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 Seconds = int | timedelta
@@ -171,6 +171,11 @@ def entity_tag(tag: str, *, weak: bool = False) -> str:
     if not tag or any(char == '"' or not "\x21" <= char <= "\x7e" for char in tag):
         raise ValueError(f"an entity-tag is visible ASCII without '\"': {tag!r}")
     return f'{"W/" if weak else ""}"{tag}"'
+
+
+def directive_name(directive: str) -> str:
+    """A Cache-Control directive's name, lower-cased: ``Max-Age=60`` gives ``max-age`` (RFC 9111 section 5.2)."""
+    return directive.partition("=")[0].strip().lower()
 
 
 def epoch_seconds(when: float | datetime) -> float:

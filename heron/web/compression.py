@@ -47,6 +47,7 @@ from heron.messages.fileresponse import FileResponse
 from heron.messages.request import Request
 from heron.messages.response import Response, StreamingResponse
 from heron.protocol.headers import parse_media_type
+from heron.web.caching import directive_name
 from heron.web.middleware import Middleware
 from heron.web.negotiation import accepted_encodings, coding_quality
 
@@ -197,7 +198,7 @@ def _candidate(response: Response, minimum_size: int) -> bool:
         return False
     if response.header("content-encoding") is not None or response.header("content-range") is not None:
         return False
-    return "no-transform" not in (item.lower() for item in response.list_header("cache-control"))
+    return "no-transform" not in (directive_name(item) for item in response.list_header("cache-control"))
 
 
 def _compressible(response: Response) -> bool:

@@ -33,7 +33,7 @@ from heron.messages.contracts import Handler
 from heron.messages.fileresponse import FileResponse
 from heron.messages.request import Request
 from heron.messages.response import Response, StreamingResponse, error_response
-from heron.web.caching import CacheControl, entity_tag, epoch_seconds
+from heron.web.caching import CacheControl, directive_name, entity_tag, epoch_seconds
 from heron.web.conditional import evaluate_preconditions, http_date, parse_http_date
 from heron.web.middleware import Middleware
 
@@ -91,7 +91,7 @@ def _says_freshness(response: Response) -> bool:
     """Whether the response says how long it may be reused (or that it may not be), so no default is due."""
     if response.header("expires") is not None:
         return True
-    directives = {item.partition("=")[0].strip().lower() for item in response.list_header("cache-control")}
+    directives = {directive_name(item) for item in response.list_header("cache-control")}
     return not directives.isdisjoint(_FRESHNESS)
 
 

@@ -37,6 +37,7 @@ from heron.messages.contracts import Handler
 from heron.messages.request import Request
 from heron.messages.response import Response
 from heron.messages.session import Session
+from heron.web.caching import directive_name
 from heron.web.middleware import Middleware
 from heron.web.signing import BadSignature, Signer
 
@@ -210,7 +211,7 @@ def _make_private(response: Response) -> None:
     """``Cache-Control: private`` (RFC 9111 section 5.2.2.7), unless the response already forbids storing
     it or says private; a ``public`` it said is dropped, since this response is for one user only."""
     directives = response.list_header("cache-control")
-    lowered = [item.partition("=")[0].strip().lower() for item in directives]
+    lowered = [directive_name(item) for item in directives]
     if "no-store" in lowered or "private" in lowered:
         return
     kept = [item for item, name in zip(directives, lowered) if name != "public"]

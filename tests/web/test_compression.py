@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import threading
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -13,7 +14,8 @@ import zstandard
 
 from heron import App, FileResponse, Request, Response, StreamingResponse
 from heron.testing import TestClient, TestResponse
-from heron.web.compression import compression
+import heron.web.compression as compression_module
+from heron.web.compression import THREAD_BYTES, compression
 
 TEXT = "heron compresses what shrinks. " * 100  # 3,100 bytes of text
 
@@ -196,3 +198,31 @@ def test_vary_is_merged_not_overwritten() -> None:
 
     assert TestClient(app).get("/", headers={"Accept-Encoding": "gzip"}).headers.get_all("vary") == \
         ["Cookie", "Accept-Encoding"]
+
+
+@pytest.mark.parametrize("size, in_thread", [(THREAD_BYTES - 1, False), (THREAD_BYTES, True)])
+def test_bodies_from_thread_bytes_on_are_compressed_off_the_event_loop(
+        monkeypatch: pytest.MonkeyPatch, size: int, in_thread: bool) -> None:
+    """The loop's thread compresses below THREAD_BYTES, the pool from there; the bytes round-trip either way."""
+    threads: list[int] = []
+    real = compression_module._whole
+
+    def whole(compressor: Any, body: bytes) -> bytes:
+        threads.append(threading.get_ident())
+        return real(compressor, body)
+
+    monkeypatch.setattr(compression_module, "_whole", whole)
+    app = App()
+    app.add_middleware(compression(codings=["gzip"]))
+    text = ("".join(f"{i:08x}" for i in range(size // 8 + 1)))[:size]
+
+    @app.get("/big")
+    async def big(request: Request) -> Response:
+        threads.append(threading.get_ident())  # the event loop's thread
+        return Response(text)
+
+    with TestClient(app) as client:
+        response = client.get("/big", headers={"Accept-Encoding": "gzip"})
+    assert decoded(response) == text.encode()
+    loop_thread, compressing_thread = threads
+    assert (compressing_thread != loop_thread) is in_thread
