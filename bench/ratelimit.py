@@ -479,11 +479,7 @@ def wire(args: argparse.Namespace, name: str, rnd: int) -> dict[str, Any]:
         rec["error"] = "%s: %s" % (type(e).__name__, e)
         return rec
     finally:
-        run.stop_server(proc)
-        log.seek(0)
-        rec["log_tail"] = log.read()[-1500:]
-        log.close()
-        shutil.rmtree(tmp, ignore_errors=True)
+        run.end_server(proc, log, tmp, rec)
 
 
 # -- the report -------------------------------------------------------------------------------

@@ -605,6 +605,15 @@ def start_server(spec, heron_src, tmp, port, log):
     return proc, argv
 
 
+def end_server(proc, log, tmp, rec):
+    """Stop a standalone bench's server, keep the tail of its log in ``rec``, remove its scratch directory."""
+    stop_server(proc)
+    log.seek(0)
+    rec["log_tail"] = log.read()[-1500:]
+    log.close()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
 def stop_server(proc, grace=5.0):
     """Stop the server we started, by its PID; then its process group (pgid == its pid)."""
     pid = proc.pid

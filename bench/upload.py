@@ -140,11 +140,7 @@ def run_one(args, name, rnd):
                    form_seconds=answer.get("form_seconds"), on_disk=answer.get("on_disk"))
         return rec
     finally:
-        run.stop_server(proc)
-        log.seek(0)
-        rec["log_tail"] = log.read()[-1500:]
-        log.close()
-        shutil.rmtree(tmp, ignore_errors=True)
+        run.end_server(proc, log, tmp, rec)
 
 
 def one_line(rec):
