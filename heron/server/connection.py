@@ -44,8 +44,7 @@ _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 class HTTPConnection(asyncio.BufferedProtocol):
     """Drives one client connection through its requests."""
 
-    # Slots, not a __dict__: an idle connection is mostly this object, and with 22 attributes
-    # a dict would take about 1 KiB (10 MiB for 10,000 idle keep-alive connections).
+    # Slots: an idle connection is mostly this object; a dict of 24 attributes takes about 1 KiB.
     __slots__ = (
         "state", "limits", "loop", "parser", "transport", "client", "server", "closed", "phase", "timer",
         "last", "_eof", "_head", "_body", "response_started", "_continue_sent", "_drain_from", "started",
@@ -73,7 +72,7 @@ class HTTPConnection(asyncio.BufferedProtocol):
         self._drain_from = 0  # body bytes received when draining began
         self.started = 0.0  # loop time the current request's head was parsed (for the access log)
         # flow control
-        self.flow = WriteFlow(self.loop, state.limits.write_timeout, self.on_write_timeout)
+        self.flow = WriteFlow(self.loop, state.limits.write_timeout)
         self._reading_paused = False
         self._direct: DirectSender | None = None  # made for the first response that can use it
         self._upgrade: WebSocketUpgrade | None = None  # the current request asks for a WebSocket
@@ -106,8 +105,11 @@ class HTTPConnection(asyncio.BufferedProtocol):
             self.timer.arm(self.limits.header_timeout)  # HEAD: the first head is due from the accept
 
     def connection_lost(self, exc: Exception | None) -> None:
+        """Gone: what refers back to the connection lets go of it (timer, body, sender), so it is freed
+        at once, not left in a cycle for the garbage collector, whose passes would grow with it."""
         self.closed = True
         self.phase = CLOSING
+        self.last = True  # a response still being written ends in close(), never in another request
         if self._upgrade is not None:
             self._upgrade.answered()
         if self.websocket is not None:
@@ -118,8 +120,10 @@ class HTTPConnection(asyncio.BufferedProtocol):
         body = self._body
         if body is not None:
             body.client_gone("client closed the connection")
+            self._body = None
         if self._direct is not None:
             self._direct.close()
+            self._direct = None
 
     def get_buffer(self, sizehint: int) -> memoryview:
         return self.state.read_buffer
@@ -156,7 +160,7 @@ class HTTPConnection(asyncio.BufferedProtocol):
         return True
 
     def pause_writing(self) -> None:
-        self.flow.pause()
+        self.flow.pause(self.on_write_timeout)
 
     def resume_writing(self) -> None:
         self.flow.resume()
@@ -197,9 +201,8 @@ class HTTPConnection(asyncio.BufferedProtocol):
                 if self.last:
                     return
                 if self.flow.paused:
-                    # The client is not reading its answers: start no new request (and read no
-                    # more) until it does, so responses cannot pile up in memory; write_timeout
-                    # ends the wait.
+                    # The client is not reading its answers: start no new request (and read no more)
+                    # until it does, so responses cannot pile up in memory; write_timeout ends the wait.
                     self.pause_reading()
                     return
             try:
@@ -297,13 +300,12 @@ class HTTPConnection(asyncio.BufferedProtocol):
     def keep_alive(self, head: RequestHead) -> bool:
         """May the connection carry another request after this one? The one place that decides.
 
-        No if the client said so (``Connection: close``, HTTP/1.0 without
-        keep-alive), if it is already the last (a framing error, a body
-        timeout, a half-closed client, a graceful shutdown), or if the rest
-        of an unread body cannot be drained: a ``100-continue`` client that
-        was never told to send it (it may or may not send it now), or more
-        left than ``max_drain_bytes``. The writer may still say no (a body
-        of unknown length to an HTTP/1.0 client ends with the connection).
+        No if the client said so (``Connection: close``, HTTP/1.0 without keep-alive), if it is
+        already the last (a framing error, a body timeout, a half-closed client, a graceful
+        shutdown, a lost connection), or if the rest of an unread body cannot be drained: a
+        ``100-continue`` client that was never told to send it (it may or may not send it now),
+        or more left than ``max_drain_bytes``. The writer may still say no (a body of unknown
+        length to an HTTP/1.0 client ends with the connection).
         """
         if not head.keep_alive or self.last:
             return False

@@ -21,19 +21,20 @@ __all__ = ["WriteFlow"]
 class WriteFlow:
     """Paused or not, the one waiter, and the timer that gives up on a client that does not read."""
 
-    __slots__ = ("_loop", "_timeout", "_on_timeout", "paused", "_timer", "_waiter")
+    __slots__ = ("_loop", "_timeout", "paused", "_timer", "_waiter")
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, timeout: float, on_timeout: Callable[[], None]) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, timeout: float) -> None:
         self._loop = loop
         self._timeout = timeout
-        self._on_timeout = on_timeout
         self.paused = False
         self._timer: asyncio.TimerHandle | None = None
         self._waiter: asyncio.Future[None] | None = None
 
-    def pause(self) -> None:
+    def pause(self, on_timeout: Callable[[], None]) -> None:
+        """The transport is full: call ``on_timeout`` unless it has room again within the timeout.
+        (Given here, not held: a held callback of the connection's would make a reference cycle.)"""
         self.paused = True
-        self._timer = self._loop.call_later(self._timeout, self._on_timeout)
+        self._timer = self._loop.call_later(self._timeout, on_timeout)
 
     def resume(self) -> None:
         self.paused = False

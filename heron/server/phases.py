@@ -104,7 +104,7 @@ class PhaseTimer:
 
     def __init__(self, loop: asyncio.AbstractEventLoop, fire: Callable[[], None]) -> None:
         self._loop = loop
-        self._fire = fire
+        self._fire: Callable[[], None] | None = fire
         self._handle: asyncio.TimerHandle | None = None
         self._when = 0.0  # when that handle runs
         self.deadline = math.inf
@@ -126,8 +126,11 @@ class PhaseTimer:
         self.armed = False
 
     def cancel(self) -> None:
-        """Disarm and let the handle go now: it holds the connection until it runs."""
+        """Disarm for good (the connection is lost): let go of the handle and of ``fire``, which both
+        hold the connection, so it is freed at once rather than left in a reference cycle for the
+        garbage collector; a later ``arm`` fires nothing."""
         self.disarm()
+        self._fire = None
         if self._handle is not None:
             self._handle.cancel()
             self._handle = None
@@ -147,4 +150,5 @@ class PhaseTimer:
             self._schedule(deadline)  # re-armed since this handle was scheduled
             return
         self.disarm()
-        self._fire()
+        if self._fire is not None:
+            self._fire()
