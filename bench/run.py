@@ -12,8 +12,9 @@ free 127.0.0.1 port, wait until it answers, check the response once (status
 `taskset -c 0 wrk -t1 -c50 -d5s --latency`, read the server's CPU time
 (utime+stime of its process tree) around the measured run, check the response
 again, stop the server by its own PID. Rounds are interleaved (round 1 of
-every scenario and server, then round 2, ...); the report gives medians of req/s,
-and ratios of two servers' req/s taken round by round, as median [min–max].
+every scenario and server, then round 2, ..., each round starting one server
+later); the report gives medians of req/s, and ratios of two servers' req/s
+taken round by round, as median [min–max].
 heron runs from a copy of heron/ and bench/app.py taken when the run starts.
 
 The default suite is issue 5's and issue 19's target sets, 5 rounds: per scenario,
@@ -1478,12 +1479,24 @@ def write_reports(data, md_paths, readme_path):
         print("README summary: %s" % readme_path)
 
 
+def rotated(names, rnd):
+    """``names`` in the order round ``rnd`` runs them: each round starts one server later.
+
+    The machine drifts over minutes (the same server's CPU time per
+    request moves by 20-30% between runs a minute apart), so a fixed
+    order would give one server of a pair always the earlier slot; rotating
+    spreads every slot over every server within as many rounds as servers.
+    """
+    shift = (rnd - 1) % len(names) if names else 0
+    return names[shift:] + names[:shift]
+
+
 def run_all(args, plan, servers, data, out, t0, n_runs):
     """Every round: each scenario's servers, then the measurements; saved as it goes."""
     k = 0
     for rnd in range(1, args.rounds + 1):
         for x, names in plan.items():
-            for n in names:
+            for n in rotated(names, rnd):
                 k += 1
                 t1 = time.monotonic()
                 rec = run_one(args, n, servers[n], x, SCENARIOS[x], rnd)
