@@ -115,10 +115,14 @@ def framing(version: str, lengths: list[str], codings: list[str], max_body_bytes
         return None, True
     if not lengths:
         return 0, False
-    values = {v.strip(" \t") for item in lengths for v in item.split(",")}
-    if len(values) > 1:
-        raise ProtocolError(400, "conflicting Content-Length values")
-    length = parse_digits(values.pop(), max_body_bytes + 1)
+    if len(lengths) == 1 and "," not in lengths[0]:  # the usual case: one field, one value
+        value = lengths[0].strip(" \t")
+    else:
+        values = {v.strip(" \t") for item in lengths for v in item.split(",")}
+        if len(values) > 1:
+            raise ProtocolError(400, "conflicting Content-Length values")
+        value = values.pop()
+    length = parse_digits(value, max_body_bytes + 1)
     if length is None:
         raise ProtocolError(400, "invalid Content-Length")
     if length > max_body_bytes:

@@ -31,6 +31,8 @@ def parse_digits(text: str, ceiling: int) -> int | None:
     """
     if not text.isdigit() or not text.isascii():  # isdigit alone takes "²" and Arabic-Indic digits
         return None
+    if len(text) < 19:  # the usual case, below 10**18: one quick int(), leading zeros and all
+        return min(int(text), ceiling)
     digits = text.lstrip("0")
     if len(digits) > len(str(ceiling)):
         return ceiling

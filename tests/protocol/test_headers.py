@@ -178,6 +178,8 @@ def test_parse_media_type_lowercases_type_and_names_and_unquotes_values(
     ("9" * 5000, 10**18, 10**18),
     ("0" * 5000 + "42", 100, 42),
     ("1" + "0" * 18, 10**19, 10**18),
+    ("9" * 18, 10**20, 10**18 - 1),  # the longest taken by one int() call
+    ("0" * 18 + "5", 10, 5),  # the shortest taken the long way, its zeros stripped first
 ])
 def test_parse_digits_caps_at_the_ceiling(text: str, ceiling: int, value: int) -> None:
     assert parse_digits(text, ceiling) == value
