@@ -257,18 +257,22 @@ class Request:
         """
         if self._body is None:
             self._check_not_streamed()
-            read_chunk = self._body_stream.read_chunk
-            first = await read_chunk()
-            chunk = await read_chunk() if first else b""
-            if chunk:
-                collected = bytearray(first)
-                while chunk:
-                    collected += chunk
-                    chunk = await read_chunk()
-                self._body = bytes(collected)
-            else:
-                self._body = first
+            self._body = self._body_stream.take_if_complete()  # usual for small bodies: here with the head
+            if self._body is None:
+                self._body = await self._read_all()
         return self._body
+
+    async def _read_all(self) -> bytes:
+        read_chunk = self._body_stream.read_chunk
+        first = await read_chunk()
+        chunk = await read_chunk() if first else b""
+        if not chunk:
+            return first
+        collected = bytearray(first)
+        while chunk:
+            collected += chunk
+            chunk = await read_chunk()
+        return bytes(collected)
 
     def received_body(self) -> bytes | None:
         """The whole body if it has already arrived (then kept, as ``body()`` keeps it); None if not yet.

@@ -36,6 +36,9 @@ class PieceBody:
             self.fail_after -= 1
         return self.pieces.pop(0) if self.pieces else b""
 
+    def take_if_complete(self) -> None:
+        return None  # the pieces are still on their way: read them one by one
+
 
 def form_request(body: bytes, limits: Limits = Limits(), *, content_type: str = MULTIPART, piece: int = 7000,
                  fail_after: int | None = None, loop: asyncio.AbstractEventLoop | None = None) -> Request:

@@ -30,6 +30,9 @@ class MemoryBody:
     async def read_chunk(self) -> bytes:
         return self.chunks.pop(0) if self.chunks else b""
 
+    def take_if_complete(self) -> None:
+        return None  # never whole at once: the body is read piece by piece
+
 
 def make_request(
     target: str = "/",
