@@ -18,7 +18,10 @@ on CPU 0). The summary gives:
 - the hottest whole stacks.
 
 Unlike cProfile, sampling sees the WSGI thread pool and adds no per-call
-overhead; it cannot give call counts. py-spy is pinned with the anchor
+overhead; it cannot give call counts. `--native` samples C frames too, GIL
+held or not (`py-spy record --native`): time in system calls, in the event
+loop's C code and in the garbage collector then shows under its own name
+instead of inside the Python line that called it. py-spy is pinned with the anchor
 servers: `bench/setup.sh` installs it in the bench venv.
 req/s while sampling is lower than in a bench run (py-spy and wrk share CPU 0),
 so read the figures here as shares, not speed.
@@ -115,7 +118,7 @@ def task_summary(t0, t1, requests):
     return "\n".join(L) + "\n\n"
 
 
-def summarize(stacks, top):
+def summarize(stacks, top, native=False):
     total = sum(c for _, _, c in stacks) or 1
     by_role = collections.Counter()
     self_c, incl_c, whole = collections.Counter(), collections.Counter(), collections.Counter()
@@ -127,7 +130,8 @@ def summarize(stacks, top):
             incl_c[f] += c
         whole[" <- ".join(reversed(frames[-6:]))] += c
     L = []
-    L.append("samples (of the thread holding the GIL): %d\n" % total)
+    L.append("samples (%s): %d\n" % ("every thread's, GIL or not" if native else
+                                      "of the thread holding the GIL", total))
     L.append("## samples by thread\n")
     for role, c in by_role.most_common():
         L.append("%6.1f%%  %s" % (100 * c / total, role))
@@ -154,6 +158,9 @@ def main():
     ap.add_argument("--rate", type=int, default=250, help="py-spy samples per second")
     ap.add_argument("--top", type=int, default=30)
     ap.add_argument("--connections", type=int, default=50)
+    ap.add_argument("--native", action="store_true",
+                    help="py-spy --native, every sample (GIL held or not): C frames too, so the "
+                         "system calls, the event loop's C code and the garbage collector show")
     ap.add_argument("--no-spy", action="store_true",
                     help="no sampling: only the per-thread CPU and context switches, "
                          "undisturbed by py-spy")
@@ -188,8 +195,9 @@ def main():
         subprocess.run(run.wrk_cmd(wargs, sc, port, script, args.warmup),
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         raw = os.path.join(tmp, "pyspy.txt")
+        sampling = ["--native"] if args.native else ["--gil"]
         spy = None if args.no_spy else subprocess.Popen(["taskset", "-c", run.CLIENT_CPU, pyspy, "record", "--pid",
-                                str(proc.pid), "--gil", "--threads", "--format", "raw",
+                                str(proc.pid), *sampling, "--threads", "--format", "raw",
                                 "--rate", str(args.rate), "--duration", str(args.duration + 1),
                                 "--output", raw], stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, text=True)
@@ -221,7 +229,7 @@ def main():
         "# server: %s" % spec["cmd"],
         "# load: wrk -t1 -c%d -d%ds %s(on CPU %s; server on CPU %s)" % (
             args.connections, args.duration, "" if args.no_spy else
-            "while py-spy record --gil --threads --rate %d " % args.rate,
+            "while py-spy record %s --threads --rate %d " % (" ".join(sampling), args.rate),
             run.CLIENT_CPU, run.SERVER_CPU),
         "# %s%.0f req/s, server CPU %.0f µs/request%s" % (
             "" if args.no_spy else "under sampling: ", res.get("rps", 0),
@@ -231,7 +239,7 @@ def main():
         "",
     ]
     text = ("\n".join(head) + task_summary(tasks0, tasks1, res.get("requests", 0))
-            + (summarize(stacks, args.top) if stacks is not None else "") + "\n")
+            + (summarize(stacks, args.top, args.native) if stacks is not None else "") + "\n")
     if args.out:
         with open(args.out, "w") as f:
             f.write(text)
