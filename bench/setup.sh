@@ -3,7 +3,7 @@
 # Adapted from the team's shared harness (../shared/bench/setup.sh): same pins and
 # state directory, trimmed to the servers bench/run.py knows.
 #
-#  - apt: wrk, nginx (+ the nginx echo module, optional) if missing
+#  - apt: wrk, nginx (+ the nginx echo module, optional), valgrind if missing
 #  - a venv with the anchor servers at pinned versions (and uvloop, for heron-uvloop)
 #  - deterministic fixture files for the static scenarios (64k.bin, 1m.bin), which
 #    heron (StaticFiles) and nginx serve
@@ -41,6 +41,7 @@ need_apt=()
 command -v wrk     >/dev/null 2>&1 || need_apt+=(wrk)
 command -v taskset >/dev/null 2>&1 || need_apt+=(util-linux)
 command -v nginx   >/dev/null 2>&1 || need_apt+=(nginx)
+command -v valgrind >/dev/null 2>&1 || need_apt+=(valgrind)  # bench/instructions.py
 if [ "${#need_apt[@]}" -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt_retry apt-get update -q
