@@ -28,9 +28,7 @@ import argparse
 import http.client
 import os
 import re
-import shlex
 import shutil
-import subprocess
 import sys
 import tempfile
 
@@ -57,31 +55,30 @@ def send_requests(port, sc, count):
         conn.close()
 
 
-def count_instructions(spec, sc, requests, values):
+def count_instructions(spec, sc, requests, heron_src):
     """Instructions the server ran in all, started under callgrind and sent ``requests`` requests."""
+    tmp = tempfile.mkdtemp(prefix="heron-instructions-")
     port = run.free_port()
-    values = dict(values, port=port)
-    argv = (["taskset", "-c", run.SERVER_CPU, "valgrind", "--tool=callgrind", "--trace-children=yes",
-             "--callgrind-out-file=/dev/null"]  # children: an "env ..." command execs the server
-            + shlex.split(run.fill(spec["cmd"], values)))
-    env = dict(os.environ, BENCH_STATIC_DIR=run.STATIC)
-    env.update({k: run.fill(v, values) for k, v in spec.get("env", {}).items()})
-    log_path = os.path.join(values["tmp"], "valgrind.log")
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(argv, cwd=run.fill(spec.get("cwd", run.APPS), values), env=env,
-                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-        try:
-            why = run.wait_ready(proc, port, 120)  # valgrind starts a Python server in 5-20 s
-            if why:
-                raise RuntimeError(why)
-            send_requests(port, sc, requests)
-        finally:
-            run.stop_server(proc, grace=30)
-    with open(log_path, errors="replace") as f:
-        totals = [int(n) for n in COLLECTED.findall(f.read())]
+    log_path = os.path.join(tmp, "valgrind.log")
+    try:
+        with open(log_path, "wb") as log:
+            # --trace-children: an "env ..." command (an --extra) execs the server
+            proc, _ = run.start_server(spec, heron_src, tmp, port, log, wrapper=(
+                "valgrind", "--tool=callgrind", "--trace-children=yes", "--callgrind-out-file=/dev/null"))
+            try:
+                why = run.wait_ready(proc, port, 120)  # valgrind starts a Python server in 5-20 s
+                if why:
+                    raise RuntimeError(why)
+                send_requests(port, sc, requests)
+            finally:
+                run.stop_server(proc, grace=30)
+        with open(log_path, errors="replace") as f:
+            text = f.read()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    totals = [int(n) for n in COLLECTED.findall(text)]
     if not totals:
-        raise RuntimeError("valgrind reported no count; its log:\n" + open(log_path).read()[-2000:])
+        raise RuntimeError("valgrind reported no count; its log:\n" + text[-2000:])
     return sum(totals)  # one line per process (a --workers parent and its children)
 
 
@@ -96,30 +93,18 @@ def main():
     args = ap.parse_args()
     if not shutil.which("valgrind"):
         sys.exit("valgrind not found: run bench/setup.sh")
-    servers = dict(run.SERVERS)
-    names = [n for n in args.servers.split(",") if n]
-    for e in args.extra:
-        name, _, cmd = e.partition("=")
-        if not name or not cmd:
-            ap.error("--extra wants NAME=CMD")
-        servers[name] = dict(cmd=cmd, cwd=run.REPO, kind="extra (--extra)")
-        names.append(name)
+    servers = run.with_extras(ap, args.extra)
+    names = [n for n in args.servers.split(",") if n] + [e.partition("=")[0] for e in args.extra]
     snap = tempfile.mkdtemp(prefix="heron-bench-src-")
     try:
-        values = dict(python=run.VPY, venv=run.VENV, bench=run.BENCH, apps=run.APPS, repo=run.REPO,
-                      static=run.STATIC, heron_src=run.snapshot_heron(snap))
+        heron_src = run.snapshot_heron(snap)
         print("# user-space instructions per request (callgrind; %d minus %d requests), heron %s" % (
             args.long, args.short, run.heron_rev()))
         print("| server | scenario | instructions per request |\n|---|---|---:|")
         for x in args.scenarios.split(","):
             for n in names:
-                tmp = tempfile.mkdtemp(prefix="heron-instructions-")
-                try:
-                    v = dict(values, tmp=tmp)
-                    short = count_instructions(servers[n], run.SCENARIOS[x], args.short, v)
-                    long = count_instructions(servers[n], run.SCENARIOS[x], args.long, v)
-                finally:
-                    shutil.rmtree(tmp, ignore_errors=True)
+                short = count_instructions(servers[n], run.SCENARIOS[x], args.short, heron_src)
+                long = count_instructions(servers[n], run.SCENARIOS[x], args.long, heron_src)
                 print("| %s | %s | %s |" % (n, x, format(round((long - short) / (args.long - args.short)), ",")),
                       flush=True)
     finally:

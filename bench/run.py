@@ -583,10 +583,11 @@ def own_user_s():
     return resource.getrusage(resource.RUSAGE_SELF).ru_utime
 
 
-def start_server(spec, heron_src, tmp, port, log):
+def start_server(spec, heron_src, tmp, port, log, wrapper=()):
     """Start a server entry on port, pinned to SERVER_CPU, output to the file log; returns
     (Popen, argv). Its config templates are rendered into tmp. It leads a new session, so
-    stop_server can end whatever it spawned."""
+    stop_server can end whatever it spawned. ``wrapper``: a command the server runs under
+    (bench/instructions.py: valgrind)."""
     values = dict(port=port, python=VPY, venv=VENV, bench=BENCH, apps=APPS, repo=REPO,
                   static=STATIC, tmp=tmp, heron_src=heron_src)
     for src, dst in spec.get("render", {}).items():
@@ -596,7 +597,7 @@ def start_server(spec, heron_src, tmp, port, log):
             text = fill(f.read(), rv)
         with open(os.path.join(tmp, dst), "w") as f:
             f.write(text)
-    argv = ["taskset", "-c", SERVER_CPU] + shlex.split(fill(spec["cmd"], values))
+    argv = ["taskset", "-c", SERVER_CPU, *wrapper] + shlex.split(fill(spec["cmd"], values))
     env = dict(os.environ, BENCH_STATIC_DIR=STATIC)
     env.update({k: fill(v, values) for k, v in spec.get("env", {}).items()})
     env.pop("PYTHONUNBUFFERED", None)
@@ -635,6 +636,17 @@ def stop_server(proc, grace=5.0):
         proc.wait(2)
     except subprocess.TimeoutExpired:
         pass
+
+
+def with_extras(ap, extras):
+    """SERVERS and the --extra NAME=CMD servers (run from the repo; ``ap.error`` for a malformed one)."""
+    servers = dict(SERVERS)
+    for e in extras:
+        name, _, cmd = e.partition("=")
+        if not name or not cmd:
+            ap.error("--extra wants NAME=CMD")
+        servers[name] = dict(cmd=cmd, cwd=REPO, kind="extra (--extra)")
+    return servers
 
 
 def fill(template, values):
@@ -1343,12 +1355,7 @@ def main():
         write_reports(data, [args.md or base + ".md"], base + "-readme.md")
         return 0
 
-    servers = dict(SERVERS)
-    for e in args.extra:
-        name, _, cmd = e.partition("=")
-        if not name or not cmd:
-            ap.error("--extra wants NAME=CMD")
-        servers[name] = dict(cmd=cmd, cwd=REPO, kind="extra (--extra)")
+    servers = with_extras(ap, args.extra)
     if args.list:
         for n, s in servers.items():
             print("%-26s %s\n%-26s   %s" % (n, s["kind"], "", s["cmd"]))
